@@ -1,0 +1,242 @@
+//! The client side: the [`RpcClient`] trait every transport's client implements, typed
+//! calls on top of it, and [`ClientCore`], the lifecycle/timeout logic transports share.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use validator::Validate;
+
+use crate::envelope::{Call, Id, Response};
+use crate::error::{Error, ProtocolError, TransportError};
+use crate::lifecycle::{Lifecycle, State};
+use crate::names::{is_valid_method_name, is_valid_service_name};
+use crate::validation::validate;
+
+/// The default call timeout: 30 seconds, as in clamator 0.1.9.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Per-call options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// Overrides the client's default timeout for this call.
+    pub timeout: Option<Duration>,
+}
+
+impl CallOptions {
+    /// Options with a timeout override.
+    pub fn timeout(timeout: Duration) -> Self {
+        Self { timeout: Some(timeout) }
+    }
+}
+
+/// A clamator client over some transport. Generated proxies (`ArithClient<C>`) work over any
+/// implementation, so switching transports changes only the constructor.
+///
+/// The raw methods take and return JSON; [`call`] and [`notify`] add typing and validation.
+pub trait RpcClient: Send + Sync {
+    /// Sends a request and waits for its reply (or the timeout).
+    fn call_value<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<Value, Error>> + Send + 'a;
+
+    /// Sends a notification; returns once it is handed to the transport.
+    fn notify_value<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a;
+}
+
+impl<C: RpcClient + ?Sized> RpcClient for &C {
+    fn call_value<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<Value, Error>> + Send + 'a {
+        (**self).call_value(service, method, params, options)
+    }
+
+    fn notify_value<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+        (**self).notify_value(service, method, params)
+    }
+}
+
+impl<C: RpcClient + ?Sized> RpcClient for Arc<C> {
+    fn call_value<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<Value, Error>> + Send + 'a {
+        (**self).call_value(service, method, params, options)
+    }
+
+    fn notify_value<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+        (**self).notify_value(service, method, params)
+    }
+}
+
+/// Validates and encodes `params`: nothing is sent when this fails.
+pub fn encode_params<P: Serialize + Validate>(params: &P) -> Result<Value, Error> {
+    validate(params).map_err(ProtocolError::InvalidParams)?;
+    serde_json::to_value(params).map_err(|e| ProtocolError::ParamsNotSerializable(e).into())
+}
+
+/// Decodes and validates a result; a mismatch is a [`ProtocolError`], never a panic.
+pub fn decode_result<R: DeserializeOwned + Validate>(value: Value) -> Result<R, Error> {
+    let result: R =
+        serde_path_to_error::deserialize(value).map_err(|e| ProtocolError::ResultMismatch(e.to_string()))?;
+    validate(&result).map_err(ProtocolError::InvalidResult)?;
+    Ok(result)
+}
+
+/// A typed call: validates params client-side, sends, decodes the result into `R`.
+///
+/// ```no_run
+/// # async fn demo(client: impl clamator_core::RpcClient) -> Result<(), clamator_core::Error> {
+/// # #[derive(serde::Serialize, validator::Validate)] struct AddParams { a: f64, b: f64 }
+/// # #[derive(serde::Deserialize, validator::Validate)] struct AddResult { sum: f64 }
+/// use clamator_core::{call, CallOptions};
+/// let r: AddResult = call(&client, "arith", "add", &AddParams { a: 1.0, b: 2.0 }, CallOptions::default()).await?;
+/// # Ok(()) }
+/// ```
+pub fn call<'a, C, P, R>(
+    client: &'a C,
+    service: &'a str,
+    method: &'a str,
+    params: &P,
+    options: CallOptions,
+) -> impl Future<Output = Result<R, Error>> + Send + 'a
+where
+    C: RpcClient + ?Sized,
+    P: Serialize + Validate,
+    R: DeserializeOwned + Validate,
+{
+    let encoded = encode_params(params);
+    async move {
+        let value = client.call_value(service, method, encoded?, options).await?;
+        decode_result(value)
+    }
+}
+
+/// A typed notification: validates params client-side, then sends.
+pub fn notify<'a, C, P>(
+    client: &'a C,
+    service: &'a str,
+    method: &'a str,
+    params: &P,
+) -> impl Future<Output = Result<(), Error>> + Send + 'a
+where
+    C: RpcClient + ?Sized,
+    P: Serialize + Validate,
+{
+    let encoded = encode_params(params);
+    async move { client.notify_value(service, method, encoded?).await }
+}
+
+/// Lifecycle, timeouts and reply decoding shared by every transport's client.
+#[derive(Debug)]
+pub struct ClientCore {
+    lifecycle: Lifecycle,
+    stopped: CancellationToken,
+    default_timeout: Duration,
+}
+
+impl ClientCore {
+    /// A core with the given default timeout.
+    pub fn new(default_timeout: Duration) -> Self {
+        Self { lifecycle: Lifecycle::new(), stopped: CancellationToken::new(), default_timeout }
+    }
+
+    /// The default timeout.
+    pub fn default_timeout(&self) -> Duration {
+        self.default_timeout
+    }
+
+    /// The lifecycle state.
+    pub fn state(&self) -> State {
+        self.lifecycle.state()
+    }
+
+    /// Marks the client started: `Ok(true)` the first time, `Ok(false)` when already started,
+    /// [`TransportError::Stopped`] after stop.
+    pub fn start(&self) -> Result<bool, TransportError> {
+        self.lifecycle.start().map_err(|()| TransportError::Stopped)
+    }
+
+    /// Marks the client stopped and fails every pending call with `transport stopped`.
+    /// Returns the state it was in.
+    pub fn stop(&self) -> State {
+        let was = self.lifecycle.stop();
+        self.stopped.cancel();
+        was
+    }
+
+    /// A token cancelled on [`stop`](Self::stop), for transport loops.
+    pub fn stop_token(&self) -> &CancellationToken {
+        &self.stopped
+    }
+
+    /// Checks state and names and builds the envelope for a call; `id` is `None` for a
+    /// notification.
+    pub fn prepare(&self, service: &str, method: &str, params: Value, id: Option<Id>) -> Result<Call, Error> {
+        match self.lifecycle.state() {
+            State::Started => {}
+            State::Idle => return Err(TransportError::NotStarted.into()),
+            State::Stopped => return Err(TransportError::Stopped.into()),
+        }
+        if !is_valid_service_name(service) {
+            return Err(ProtocolError::InvalidName(format!("invalid service \"{service}\"")).into());
+        }
+        if !is_valid_method_name(method) {
+            return Err(ProtocolError::InvalidName(format!("invalid method \"{method}\"")).into());
+        }
+        Ok(Call { service: service.to_owned(), method: method.to_owned(), params, id })
+    }
+
+    /// The timeout for a call with `options`.
+    pub fn timeout_for(&self, options: CallOptions) -> Duration {
+        options.timeout.unwrap_or(self.default_timeout)
+    }
+
+    /// Waits for `reply` until the timeout or until the client stops, and turns the reply
+    /// into the caller's result.
+    pub async fn await_reply<F>(&self, reply: F, timeout: Duration) -> Result<Value, Error>
+    where
+        F: Future<Output = Result<Response, TransportError>>,
+    {
+        tokio::select! {
+            biased;
+            reply = reply => match reply?.outcome {
+                Ok(result) => Ok(result),
+                Err(error) => Err(Error::Rpc(error)),
+            },
+            () = self.stopped.cancelled() => Err(TransportError::Stopped.into()),
+            () = tokio::time::sleep(timeout) => Err(TransportError::Timeout.into()),
+        }
+    }
+}

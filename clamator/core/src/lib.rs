@@ -1,0 +1,30 @@
+//! Transport-independent core of [clamator](https://docs.rs/clamator): JSON-RPC 2.0
+//! envelopes, the error model, the contract model, the dispatcher every transport shares and
+//! the client core. It does no I/O.
+//!
+//! Applications depend on the `clamator` facade crate, which re-exports this crate together
+//! with the `#[contract]` macro and the transports; transport crates depend on this one.
+#![warn(missing_docs)]
+
+mod client;
+mod contract;
+mod envelope;
+mod error;
+mod lifecycle;
+mod names;
+mod service;
+mod validation;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use client::{call, decode_result, encode_params, notify, CallOptions, ClientCore, RpcClient, DEFAULT_TIMEOUT};
+pub use contract::{Contract, MethodDescriptor, MethodKind, ServiceDescriptor};
+pub use envelope::{Call, Envelope, EnvelopeError, Id, Response};
+pub use error::{codes, ContractError, Error, ProtocolError, RpcError, ServerError, TransportError};
+pub use lifecycle::{Lifecycle, State};
+pub use names::{is_valid_method_name, is_valid_service_name, to_camel_case};
+pub use service::{
+    typed_method, typed_notification, Handler, HandlerFuture, IntoServiceTable, ServiceBuilder, ServiceTable,
+};
+pub use validation::{decode_and_validate, from_validator, validate, FieldError, LocSegment};

@@ -1,0 +1,282 @@
+//! Services as servers host them: a named method table of type-erased handlers, the
+//! dispatcher every transport shares, and a builder for services assembled at run time.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use validator::Validate;
+
+use crate::contract::{MethodDescriptor, MethodKind, ServiceDescriptor};
+use crate::envelope::{Call, Response};
+use crate::error::{codes, ContractError, RpcError};
+use crate::names::{is_valid_method_name, is_valid_service_name};
+use crate::validation::{decode_and_validate, validate};
+
+/// The boxed future a type-erased handler returns.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>;
+
+/// A type-erased handler: raw params in, raw result (or error) out. Built by
+/// [`typed_method`] and [`typed_notification`], which add decoding and validation.
+pub type Handler = Arc<dyn Fn(Value) -> HandlerFuture + Send + Sync>;
+
+/// Wraps a typed async function as a [`Handler`]: params are deserialized and validated
+/// (`-32602` with `data.errors` on failure), the function runs, its result is validated
+/// (`-32603 Result validation failed`) and serialized.
+pub fn typed_method<P, R, F, Fut>(f: F) -> Handler
+where
+    P: DeserializeOwned + Validate + Send + 'static,
+    R: Serialize + Validate + 'static,
+    F: Fn(P) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, RpcError>> + Send + 'static,
+{
+    Arc::new(move |params: Value| -> HandlerFuture {
+        match decode_and_validate::<P>(params) {
+            Err(errors) => Box::pin(std::future::ready(Err(RpcError::invalid_params(&errors)))),
+            Ok(params) => {
+                let fut = f(params);
+                Box::pin(async move { encode_result(&fut.await?) })
+            }
+        }
+    })
+}
+
+/// Wraps a typed async notification handler as a [`Handler`]; params are decoded and
+/// validated as for [`typed_method`].
+pub fn typed_notification<P, F, Fut>(f: F) -> Handler
+where
+    P: DeserializeOwned + Validate + Send + 'static,
+    F: Fn(P) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |params: Value| -> HandlerFuture {
+        match decode_and_validate::<P>(params) {
+            Err(errors) => Box::pin(std::future::ready(Err(RpcError::invalid_params(&errors)))),
+            Ok(params) => Box::pin(f(params).map(|()| Ok(Value::Null))),
+        }
+    })
+}
+
+fn encode_result<R: Serialize + Validate>(result: &R) -> Result<Value, RpcError> {
+    validate(result).map_err(|errors| RpcError::result_validation_failed(&errors))?;
+    serde_json::to_value(result).map_err(|e| RpcError::internal("SerializationError", e.to_string()))
+}
+
+struct MethodEntry {
+    kind: MethodKind,
+    handler: Handler,
+}
+
+/// A service ready to be hosted: its descriptor and one handler per method.
+///
+/// Made by a generated `ArithServer` (through [`IntoServiceTable`]) or by a
+/// [`ServiceBuilder`]; register it with a transport's server. Cloning is cheap.
+#[derive(Clone)]
+pub struct ServiceTable {
+    descriptor: Arc<ServiceDescriptor>,
+    methods: Arc<HashMap<String, MethodEntry>>,
+}
+
+impl std::fmt::Debug for ServiceTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceTable").field("descriptor", &self.descriptor).finish_non_exhaustive()
+    }
+}
+
+impl ServiceTable {
+    /// Builds a table from a static descriptor and one handler per method, in the
+    /// descriptor's order. Used by generated code.
+    ///
+    /// # Panics
+    /// When the number of handlers differs from the number of methods: generated code
+    /// always passes matching lists.
+    pub fn from_descriptor(descriptor: &ServiceDescriptor, handlers: Vec<Handler>) -> Self {
+        assert_eq!(descriptor.methods.len(), handlers.len(), "one handler per method");
+        let methods = descriptor
+            .methods
+            .iter()
+            .zip(handlers)
+            .map(|(m, handler)| (m.name.to_string(), MethodEntry { kind: m.kind, handler }))
+            .collect();
+        Self { descriptor: Arc::new(descriptor.clone()), methods: Arc::new(methods) }
+    }
+
+    /// The service name.
+    pub fn name(&self) -> &str {
+        &self.descriptor.name
+    }
+
+    /// The contract this table serves.
+    pub fn descriptor(&self) -> &ServiceDescriptor {
+        &self.descriptor
+    }
+
+    /// Runs one call through the shared dispatcher and returns the reply to send, if any.
+    ///
+    /// Unknown method: `-32601`. Params that fail to deserialize or validate: `-32602`.
+    /// A handler's [`RpcError`]: passed through unchanged. A panic in the handler:
+    /// `-32603 Internal error` with `data {name: "panic", message}`; the server keeps
+    /// running. A result that fails validation: `-32603 Result validation failed`.
+    /// Notifications never get a reply. A request sent to a notification method runs it
+    /// and gets a `null` result, so that the caller does not wait for nothing.
+    pub async fn dispatch(&self, call: Call) -> Option<Response> {
+        let Call { method, params, id, .. } = call;
+        let Some(entry) = self.methods.get(&method) else {
+            tracing::debug!(service = %self.name(), %method, "method not found");
+            return id.map(|id| Response::error(Some(id), RpcError::method_not_found()));
+        };
+        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| (entry.handler)(params))) {
+            Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await.unwrap_or_else(|p| Err(panic_error(p))),
+            Err(p) => Err(panic_error(p)),
+        };
+        if let Err(error) = &outcome {
+            self.log_failure(&method, id.as_ref(), error);
+        }
+        let id = id?;
+        let outcome = if entry.kind == MethodKind::Notification { outcome.map(|_| Value::Null) } else { outcome };
+        Some(Response { id: Some(id), outcome })
+    }
+
+    fn log_failure(&self, method: &str, id: Option<&crate::Id>, error: &RpcError) {
+        let service = self.name();
+        let id = id.map(ToString::to_string);
+        match (error.code, error.message.as_str()) {
+            (codes::INVALID_PARAMS, _) => {
+                tracing::warn!(service, method, ?id, data = ?error.data, "RPC params validation failed")
+            }
+            (codes::INTERNAL_ERROR, "Internal error") => {
+                tracing::error!(service, method, ?id, data = ?error.data, "RPC handler failed")
+            }
+            (codes::INTERNAL_ERROR, _) => {
+                tracing::error!(service, method, ?id, data = ?error.data, "RPC result validation failed")
+            }
+            _ => tracing::debug!(service, method, ?id, code = error.code, "RPC handler returned an error"),
+        }
+    }
+}
+
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> RpcError {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "handler panicked".to_owned());
+    RpcError::internal("panic", message)
+}
+
+/// Anything a server can host: a generated `ArithServer<T>`, a [`ServiceTable`], a
+/// [`ServiceBuilder`] result.
+pub trait IntoServiceTable {
+    /// Produces the method table.
+    fn into_service_table(self) -> ServiceTable;
+}
+
+impl IntoServiceTable for ServiceTable {
+    fn into_service_table(self) -> ServiceTable {
+        self
+    }
+}
+
+/// Builds a service at run time from async closures: the "custom commands" case, for
+/// methods that are not known when the program is compiled. It can be hosted beside
+/// macro-generated services on one server.
+///
+/// ```
+/// use clamator_core::{RpcError, ServiceBuilder};
+/// use serde::{Deserialize, Serialize};
+/// use validator::Validate;
+///
+/// #[derive(Deserialize, Validate)]
+/// struct Greet { #[validate(length(min = 1))] name: String }
+/// #[derive(Serialize, Validate)]
+/// struct Greeting { text: String }
+///
+/// let service = ServiceBuilder::new("greeter")
+///     .method("greet", |p: Greet| async move {
+///         Ok::<_, RpcError>(Greeting { text: format!("hello, {}", p.name) })
+///     })
+///     .raw_method("echo", |params| async move { Ok(params) })
+///     .build()
+///     .expect("valid names");
+/// assert_eq!(service.name(), "greeter");
+/// assert_eq!(service.descriptor().methods.len(), 2);
+/// ```
+pub struct ServiceBuilder {
+    name: String,
+    methods: Vec<MethodDescriptor>,
+    handlers: Vec<Handler>,
+    errors: Vec<ContractError>,
+}
+
+impl ServiceBuilder {
+    /// Starts a service named `name` (checked in [`build`](Self::build)).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into(), methods: Vec::new(), handlers: Vec::new(), errors: Vec::new() }
+    }
+
+    /// Adds a typed method; params and result are validated as for generated services.
+    #[must_use]
+    pub fn method<P, R, F, Fut>(self, name: impl Into<String>, f: F) -> Self
+    where
+        P: DeserializeOwned + Validate + Send + 'static,
+        R: Serialize + Validate + 'static,
+        F: Fn(P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, RpcError>> + Send + 'static,
+    {
+        self.push(name.into(), MethodKind::Method, typed_method(f))
+    }
+
+    /// Adds a typed notification handler.
+    #[must_use]
+    pub fn notification<P, F, Fut>(self, name: impl Into<String>, f: F) -> Self
+    where
+        P: DeserializeOwned + Validate + Send + 'static,
+        F: Fn(P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.push(name.into(), MethodKind::Notification, typed_notification(f))
+    }
+
+    /// Adds a method over raw JSON: no decoding or validation beyond the envelope's.
+    #[must_use]
+    pub fn raw_method<F, Fut>(self, name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, RpcError>> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |params| Box::pin(f(params)));
+        self.push(name.into(), MethodKind::Method, handler)
+    }
+
+    fn push(mut self, name: String, kind: MethodKind, handler: Handler) -> Self {
+        if !is_valid_method_name(&name) {
+            self.errors.push(ContractError::InvalidMethodName(name));
+        } else if self.methods.iter().any(|m| m.name == name) {
+            self.errors.push(ContractError::DuplicateMethod(name));
+        } else {
+            let name: Cow<'static, str> = Cow::Owned(name);
+            self.methods.push(MethodDescriptor { rust_name: name.clone(), name, kind });
+            self.handlers.push(handler);
+        }
+        self
+    }
+
+    /// Checks the names and produces the table; the first mistake is reported.
+    pub fn build(mut self) -> Result<ServiceTable, ContractError> {
+        if !is_valid_service_name(&self.name) {
+            return Err(ContractError::InvalidServiceName(self.name));
+        }
+        if !self.errors.is_empty() {
+            return Err(self.errors.swap_remove(0));
+        }
+        let descriptor = ServiceDescriptor { name: Cow::Owned(self.name), methods: Cow::Owned(self.methods) };
+        Ok(ServiceTable::from_descriptor(&descriptor, self.handlers))
+    }
+}

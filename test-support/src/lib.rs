@@ -1,0 +1,17 @@
+//! Test support shared by the clamator crates (not published):
+//!
+//! - [`contracts`]: the contracts and handlers the suites run against;
+//! - [`conformance`]: the transport conformance suite, generic over a [`conformance::TestTransport`],
+//!   instantiated once per transport with [`conformance_suite!`];
+//! - [`redis_server`]: starts a private `redis-server` on a free loopback port (or uses
+//!   `REDIS_URL`), and can kill and restart it.
+#![allow(missing_docs)]
+
+pub mod conformance;
+pub mod contracts;
+pub mod redis_server;
+
+/// A key prefix unique to this process and call, so tests never share keys.
+pub fn unique_prefix(test: &str) -> String {
+    format!("clamator-test:{test}:{}", uuid::Uuid::new_v4().simple())
+}
