@@ -18,7 +18,7 @@ use crate::contract::{MethodDescriptor, MethodKind, ServiceDescriptor};
 use crate::envelope::{Call, Response};
 use crate::error::{codes, ContractError, RpcError};
 use crate::names::{is_valid_method_name, is_valid_service_name};
-use crate::validation::{decode_and_validate, validate};
+use crate::validation::{decode_and_validate, validate, FieldError};
 
 /// The boxed future a type-erased handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>;
@@ -38,8 +38,8 @@ where
     Fut: Future<Output = Result<R, RpcError>> + Send + 'static,
 {
     Arc::new(move |params: Value| -> HandlerFuture {
-        match decode_and_validate::<P>(params) {
-            Err(errors) => Box::pin(std::future::ready(Err(RpcError::invalid_params(&errors)))),
+        match decode_params::<P>(params) {
+            Err(error) => Box::pin(std::future::ready(Err(error))),
             Ok(params) => {
                 let fut = f(params);
                 Box::pin(async move { encode_result(&fut.await?) })
@@ -57,11 +57,21 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     Arc::new(move |params: Value| -> HandlerFuture {
-        match decode_and_validate::<P>(params) {
-            Err(errors) => Box::pin(std::future::ready(Err(RpcError::invalid_params(&errors)))),
+        match decode_params::<P>(params) {
+            Err(error) => Box::pin(std::future::ready(Err(error))),
             Ok(params) => Box::pin(f(params).map(|()| Ok(Value::Null))),
         }
     })
+}
+
+/// Params are named: a JSON object (as Pydantic models require). serde alone would accept an
+/// array for a struct, by position.
+fn decode_params<P: DeserializeOwned + Validate>(params: Value) -> Result<P, RpcError> {
+    if !params.is_object() {
+        let entry = FieldError::new(Vec::new(), "params must be a JSON object", "model_type");
+        return Err(RpcError::invalid_params(&[entry]));
+    }
+    decode_and_validate::<P>(params).map_err(|errors| RpcError::invalid_params(&errors))
 }
 
 fn encode_result<R: Serialize + Validate>(result: &R) -> Result<Value, RpcError> {
