@@ -1,0 +1,2 @@
+//! Checks that `#[rpc::contract]` works when the `clamator` dependency is renamed to `rpc`:
+//! see `tests/renamed.rs`.

@@ -1,0 +1,31 @@
+use clamator::RpcError;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+#[derive(Serialize, Deserialize, Validate)]
+pub struct AddParams {
+    pub a: f64,
+    pub b: f64,
+}
+
+#[derive(Serialize, Deserialize, Validate)]
+pub struct AddResult {
+    pub sum: f64,
+}
+
+#[derive(Serialize, Deserialize, Validate)]
+pub struct MulParams {
+    pub x: f64,
+}
+
+#[clamator::contract(service = "arith")]
+pub trait Arith {
+    async fn add(&self, params: AddParams) -> Result<AddResult, RpcError>;
+}
+
+pub async fn caller(client: clamator::memory::MemoryRpcClient) {
+    let arith = ArithClient::new(client);
+    let _ = arith.add(MulParams { x: 1.0 }).await;
+}
+
+fn main() {}

@@ -1,0 +1,33 @@
+use clamator::RpcError;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+#[derive(Serialize, Deserialize, Validate)]
+pub struct AddParams {
+    pub a: f64,
+    pub b: f64,
+}
+
+#[derive(Serialize, Deserialize, Validate)]
+pub struct AddResult {
+    pub sum: f64,
+}
+
+#[clamator::contract(service = "arith")]
+pub trait Arith {
+    async fn add(&self, params: AddParams) -> Result<AddResult, RpcError>;
+}
+
+struct Calc;
+
+async fn later() {}
+
+impl Arith for Calc {
+    async fn add(&self, p: AddParams) -> Result<AddResult, RpcError> {
+        let local = std::rc::Rc::new(p.a);
+        later().await;
+        Ok(AddResult { sum: *local + p.b })
+    }
+}
+
+fn main() {}

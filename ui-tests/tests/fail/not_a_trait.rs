@@ -1,0 +1,4 @@
+#[clamator::contract(service = "arith")]
+pub struct Arith;
+
+fn main() {}
