@@ -217,7 +217,9 @@ impl Envelope {
     /// Parses an envelope from raw bytes.
     ///
     /// Bytes that are not UTF-8 JSON give `-32700`; JSON that is not a valid envelope
-    /// (a batch, wrong `jsonrpc`, bad method format, bad id) gives `-32600`.
+    /// (a batch, wrong `jsonrpc`, bad method format, bad id) gives `-32600`. When the
+    /// document is well-formed but holds a number JSON cannot represent (`1e400`), the error
+    /// is `-32700` and still carries the id, so the caller can be answered.
     ///
     /// ```
     /// use clamator_core::{Envelope, codes};
@@ -228,8 +230,17 @@ impl Envelope {
     /// assert_eq!(Envelope::parse(b"[]").unwrap_err().code, codes::INVALID_REQUEST);
     /// ```
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(EnvelopeError::parse)?;
-        Self::from_value(value)
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => Self::from_value(value),
+            Err(e) => {
+                // The document may still be well-formed JSON whose only fault is a number
+                // out of range (`1e400`): read the id alone, so the caller can be answered.
+                let mut error = EnvelopeError::parse(e);
+                error.id =
+                    serde_json::from_slice::<IdProbe>(bytes).ok().and_then(|p| p.id).as_ref().and_then(Id::from_value);
+                Err(error)
+            }
+        }
     }
 
     /// Classifies an already-parsed JSON value, with the same rules as [`Envelope::parse`].
@@ -282,6 +293,13 @@ impl Envelope {
             _ => Err(EnvelopeError::invalid("envelope must be request, notification, or response", id)),
         }
     }
+}
+
+/// Reads only `id`; every other member is skipped without being converted.
+#[derive(Deserialize)]
+struct IdProbe {
+    #[serde(default)]
+    id: Option<Value>,
 }
 
 fn parse_error_object(error: Value) -> Option<RpcError> {

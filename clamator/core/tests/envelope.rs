@@ -123,6 +123,16 @@ fn bad_json_is_a_parse_error() {
 }
 
 #[test]
+fn out_of_range_numbers_are_parse_errors_that_keep_the_id() {
+    let bytes = br#"{"jsonrpc":"2.0","method":"arith.add","params":{"a":1e400,"b":1},"id":"big"}"#;
+    let err = Envelope::parse(bytes).unwrap_err();
+    assert_eq!(err.code, codes::PARSE_ERROR);
+    assert_eq!(err.id, Some(Id::from("big")));
+    // Truly broken JSON has no id to recover.
+    assert_eq!(Envelope::parse(br#"{"id":"x", "#).unwrap_err().id, None);
+}
+
+#[test]
 fn responses() {
     match parse(json!({"jsonrpc": "2.0", "id": "x", "result": null})).unwrap() {
         Envelope::Response(Response { id, outcome: Ok(v) }) => assert_eq!((id, v), (Some(Id::from("x")), Value::Null)),
