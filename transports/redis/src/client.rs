@@ -79,14 +79,7 @@ impl RedisClientBuilder {
 
     /// Builds the client (no connection is made before [`RedisRpcClient::start`]).
     pub fn build(self) -> Result<RedisRpcClient, TransportError> {
-        let client = match self.client {
-            Some(client) => client,
-            None => Source::from_url(self.url)?,
-        };
-        let source = match self.connection {
-            Some(commands) => Source::Injected { commands, client },
-            None => Source::Client(client),
-        };
+        let source = Source::resolve(self.url, self.client, self.connection)?;
         let instance_id = self.instance_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let inner = Inner {
             reply_stream: reply_stream(&self.prefix, &instance_id),

@@ -22,9 +22,25 @@ pub(crate) enum Source {
 }
 
 impl Source {
-    pub(crate) fn from_url(url: Option<String>) -> Result<Client, TransportError> {
-        let url = url.or_else(|| std::env::var("REDIS_URL").ok()).unwrap_or_else(|| DEFAULT_URL.to_owned());
-        Client::open(url.as_str()).map_err(|e| TransportError::connection(format!("invalid Redis URL {url:?}"), e))
+    /// What a builder was given: a client, else a URL, else `REDIS_URL`, else
+    /// [`DEFAULT_URL`]; plus an optional injected connection for ordinary commands.
+    pub(crate) fn resolve(
+        url: Option<String>,
+        client: Option<Client>,
+        connection: Option<ConnectionManager>,
+    ) -> Result<Self, TransportError> {
+        let client = match client {
+            Some(client) => client,
+            None => {
+                let url = url.or_else(|| std::env::var("REDIS_URL").ok()).unwrap_or_else(|| DEFAULT_URL.to_owned());
+                Client::open(url.as_str())
+                    .map_err(|e| TransportError::connection(format!("invalid Redis URL {url:?}"), e))?
+            }
+        };
+        Ok(match connection {
+            Some(commands) => Source::Injected { commands, client },
+            None => Source::Client(client),
+        })
     }
 
     fn client(&self) -> &Client {

@@ -113,14 +113,7 @@ impl RedisServerBuilder {
 
     /// Builds the server (no connection is made before [`RedisRpcServer::start`]).
     pub fn build(self) -> Result<RedisRpcServer, TransportError> {
-        let client = match self.client {
-            Some(client) => client,
-            None => Source::from_url(self.url)?,
-        };
-        let source = match self.connection {
-            Some(commands) => Source::Injected { commands, client },
-            None => Source::Client(client),
-        };
+        let source = Source::resolve(self.url, self.client, self.connection)?;
         let shared = Shared {
             prefix: self.prefix,
             instance_id: self.instance_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
