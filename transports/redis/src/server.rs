@@ -302,6 +302,12 @@ impl RedisRpcServer {
     }
 }
 
+/// What to do with an entry once it has been processed.
+struct Outcome {
+    reply_to: Option<String>,
+    response: Option<Response>,
+}
+
 /// One service on one server.
 struct Worker {
     table: ServiceTable,
@@ -453,20 +459,26 @@ impl Worker {
         };
         let worker = Arc::clone(self);
         self.shared.handlers.spawn(async move {
-            let id = entry.id.clone();
-            tokio::select! {
-                () = worker.shared.abort.cancelled() => {}
-                () = worker.handle(entry) => {}
-            }
-            worker.in_progress.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            let outcome = tokio::select! {
+                () = worker.shared.abort.cancelled() => None,
+                outcome = worker.process(&entry) => Some(outcome),
+            };
+            // The handler is done: the next entry may start now, while this one's reply and
+            // acknowledgement are written. They go out in order on the shared connection, and
+            // the next handler still sees every effect of this one.
             drop(permit);
+            if let Some(outcome) = outcome {
+                worker.finish(&entry.id, outcome.reply_to.as_deref(), outcome.response.as_ref()).await;
+            }
+            worker.in_progress.lock().unwrap_or_else(|e| e.into_inner()).remove(&entry.id);
         });
         true
     }
 
-    /// Handles one entry: every path ends in an acknowledgement, so nothing blocks the
-    /// stream and nothing bad is retried for ever.
-    async fn handle(&self, entry: RawEntry) {
+    /// Runs one entry and decides its reply. Every outcome is then acknowledged (by
+    /// [`finish`](Self::finish)), so nothing blocks the stream and nothing bad is retried
+    /// for ever.
+    async fn process(&self, entry: &RawEntry) -> Outcome {
         let service = self.table.name();
         let reply_to = match entry.field("reply-to").map(std::str::from_utf8) {
             Some(Ok(key)) if !key.is_empty() => Some(key.to_owned()),
@@ -478,32 +490,32 @@ impl Worker {
         };
         let Some(bytes) = entry.field("envelope") else {
             tracing::warn!(service, entry = %entry.id, "entry without an envelope acknowledged and dropped");
-            return self.finish(&entry.id, None, None).await;
+            return Outcome { reply_to: None, response: None };
         };
         if bytes.len() > self.shared.max_payload {
             tracing::warn!(service, entry = %entry.id, size = entry.size(), "oversized envelope acknowledged and dropped");
-            return self.finish(&entry.id, None, None).await;
+            return Outcome { reply_to: None, response: None };
         }
         let call = match Envelope::parse(bytes) {
             Ok(Envelope::Call(call)) => call,
             Ok(Envelope::Response(_)) => {
                 tracing::warn!(service, entry = %entry.id, "a response on a command stream acknowledged and dropped");
-                return self.finish(&entry.id, None, None).await;
+                return Outcome { reply_to: None, response: None };
             }
             Err(e) => {
                 tracing::warn!(service, entry = %entry.id, error = %e, "malformed envelope");
                 // Answer when the caller can be told; otherwise acknowledge and drop.
                 let reply = e.id.clone().map(|id| Response::error(Some(id), e.to_rpc_error()));
-                return self.finish(&entry.id, reply_to.as_deref(), reply.as_ref()).await;
+                return Outcome { reply_to, response: reply };
             }
         };
         if call.service != service {
             tracing::warn!(service, entry = %entry.id, got = %call.service, "call for another service on this stream");
             let reply = call.id.map(|id| Response::error(Some(id), RpcError::method_not_found()));
-            return self.finish(&entry.id, reply_to.as_deref(), reply.as_ref()).await;
+            return Outcome { reply_to, response: reply };
         }
         let response = self.table.dispatch(call).await;
-        self.finish(&entry.id, reply_to.as_deref(), response.as_ref()).await;
+        Outcome { reply_to, response }
     }
 
     /// Sends the reply (if any) and acknowledges the entry in one round trip. A reply that
