@@ -1,6 +1,5 @@
 //! The client: sends calls over the bus.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,11 +76,13 @@ impl MemoryRpcClient {
     pub fn state(&self) -> State {
         self.inner.core.state()
     }
+}
 
-    async fn call_inner(
-        &self,
-        service: &str,
-        method: &str,
+impl RpcClient for MemoryRpcClient {
+    async fn call_value<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
         params: Value,
         options: CallOptions,
     ) -> Result<Value, Error> {
@@ -93,39 +94,18 @@ impl MemoryRpcClient {
             _ => return Err(RpcError::method_not_found().into()),
         };
         let (tx, rx) = oneshot::channel::<Response>();
-        hosted.server.clone().spawn(hosted, call, Some(tx));
+        hosted.spawn(call, Some(tx));
         // A dropped sender means the server stopped before the handler finished.
         let reply = async { rx.await.map_err(|_| TransportError::Stopped) };
         core.await_reply(reply, core.timeout_for(options)).await
     }
 
-    async fn notify_inner(&self, service: &str, method: &str, params: Value) -> Result<(), Error> {
+    async fn notify_value<'a>(&'a self, service: &'a str, method: &'a str, params: Value) -> Result<(), Error> {
         let call = self.inner.core.prepare(service, method, params, None)?;
         match self.inner.bus.lookup(service) {
-            Some(hosted) if hosted.server.is_started() => hosted.server.clone().spawn(hosted, call, None),
+            Some(hosted) if hosted.server.is_started() => hosted.spawn(call, None),
             _ => tracing::debug!(service, method, "notification for a service nobody serves dropped"),
         }
         Ok(())
-    }
-}
-
-impl RpcClient for MemoryRpcClient {
-    fn call_value<'a>(
-        &'a self,
-        service: &'a str,
-        method: &'a str,
-        params: Value,
-        options: CallOptions,
-    ) -> impl Future<Output = Result<Value, Error>> + Send + 'a {
-        self.call_inner(service, method, params, options)
-    }
-
-    fn notify_value<'a>(
-        &'a self,
-        service: &'a str,
-        method: &'a str,
-        params: Value,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        self.notify_inner(service, method, params)
     }
 }

@@ -27,19 +27,22 @@ impl ServerShared {
     pub(crate) fn is_started(&self) -> bool {
         self.lifecycle.is_started()
     }
+}
 
-    /// Runs `call` on this server's runtime; the reply, if any, goes to `reply`.
-    pub(crate) fn spawn(&self, hosted: Hosted, call: Call, reply: Option<oneshot::Sender<Response>>) {
-        let abort = self.abort.clone();
-        self.tracker.spawn(async move {
+impl Hosted {
+    /// Runs `call` on its server (tracked, so `stop` can wait for it); the reply, if any,
+    /// goes to `reply`.
+    pub(crate) fn spawn(self, call: Call, reply: Option<oneshot::Sender<Response>>) {
+        let server = Arc::clone(&self.server);
+        server.tracker.spawn(async move {
             tokio::select! {
-                response = hosted.table.dispatch(call) => {
+                response = self.table.dispatch(call) => {
                     if let (Some(reply), Some(response)) = (reply, response) {
                         // The caller may have timed out and gone: nothing to do then.
                         let _ = reply.send(response);
                     }
                 }
-                () = abort.cancelled() => {}
+                () = self.server.abort.cancelled() => {}
             }
         });
     }

@@ -2,7 +2,6 @@
 //! `P:replies:<instance id>` stream.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::connection::{is_connection_error, Backoff, Source};
+use crate::connection::{is_connection_error, sleep_or_stop, Backoff, Source};
 use crate::entry::read_reply;
 use crate::keys::{command_stream, reply_stream};
 use crate::DEFAULT_MAX_PAYLOAD;
@@ -230,58 +229,6 @@ impl RedisRpcClient {
         guard.clone().ok_or(TransportError::Stopped)
     }
 
-    async fn call_inner(
-        &self,
-        service: &str,
-        method: &str,
-        params: Value,
-        options: CallOptions,
-    ) -> Result<Value, Error> {
-        let core = &self.inner.core;
-        let id = uuid::Uuid::new_v4().to_string();
-        let call = core.prepare(service, method, params, Some(Id::String(id.clone())))?;
-        let envelope = call.to_json();
-        self.check_size(&envelope)?;
-        let mut connection = self.commands()?;
-        let (tx, rx) = oneshot::channel();
-        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), tx);
-        let _guard = PendingGuard { pending: &self.inner.pending, id };
-        let stream = command_stream(&self.inner.prefix, service);
-        let mut added_cmd = redis::cmd("XADD");
-        added_cmd
-            .arg(&stream)
-            .arg("*")
-            .arg("type")
-            .arg("rpc")
-            .arg("envelope")
-            .arg(envelope)
-            .arg("reply-to")
-            .arg(&self.inner.reply_stream);
-        let added = added_cmd.query_async::<()>(&mut connection);
-        let reply = async move {
-            added.await.map_err(|e| TransportError::connection("XADD failed", e))?;
-            rx.await.map_err(|_| TransportError::Stopped)?
-        };
-        core.await_reply(reply, core.timeout_for(options)).await
-    }
-
-    async fn notify_inner(&self, service: &str, method: &str, params: Value) -> Result<(), Error> {
-        let call = self.inner.core.prepare(service, method, params, None)?;
-        let envelope = call.to_json();
-        self.check_size(&envelope)?;
-        let mut connection = self.commands()?;
-        redis::cmd("XADD")
-            .arg(command_stream(&self.inner.prefix, service))
-            .arg("*")
-            .arg("type")
-            .arg("rpc")
-            .arg("envelope")
-            .arg(envelope)
-            .query_async::<()>(&mut connection)
-            .await
-            .map_err(|e| TransportError::connection("XADD failed", e).into())
-    }
-
     fn check_size(&self, envelope: &str) -> Result<(), TransportError> {
         if envelope.len() > self.inner.max_payload {
             return Err(TransportError::PayloadTooLarge { size: envelope.len(), limit: self.inner.max_payload });
@@ -381,30 +328,56 @@ impl Inner {
     }
 }
 
-pub(crate) async fn sleep_or_stop(delay: Duration, stop: &tokio_util::sync::CancellationToken) {
-    tokio::select! {
-        () = stop.cancelled() => {}
-        () = tokio::time::sleep(delay) => {}
-    }
-}
-
 impl RpcClient for RedisRpcClient {
-    fn call_value<'a>(
+    async fn call_value<'a>(
         &'a self,
         service: &'a str,
         method: &'a str,
         params: Value,
         options: CallOptions,
-    ) -> impl Future<Output = Result<Value, Error>> + Send + 'a {
-        self.call_inner(service, method, params, options)
+    ) -> Result<Value, Error> {
+        let core = &self.inner.core;
+        let id = uuid::Uuid::new_v4().to_string();
+        let call = core.prepare(service, method, params, Some(Id::String(id.clone())))?;
+        let envelope = call.to_json();
+        self.check_size(&envelope)?;
+        let mut connection = self.commands()?;
+        let (tx, rx) = oneshot::channel();
+        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), tx);
+        let _guard = PendingGuard { pending: &self.inner.pending, id };
+        let stream = command_stream(&self.inner.prefix, service);
+        let mut added_cmd = redis::cmd("XADD");
+        added_cmd
+            .arg(&stream)
+            .arg("*")
+            .arg("type")
+            .arg("rpc")
+            .arg("envelope")
+            .arg(envelope)
+            .arg("reply-to")
+            .arg(&self.inner.reply_stream);
+        let added = added_cmd.query_async::<()>(&mut connection);
+        let reply = async move {
+            added.await.map_err(|e| TransportError::connection("XADD failed", e))?;
+            rx.await.map_err(|_| TransportError::Stopped)?
+        };
+        core.await_reply(reply, core.timeout_for(options)).await
     }
 
-    fn notify_value<'a>(
-        &'a self,
-        service: &'a str,
-        method: &'a str,
-        params: Value,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        self.notify_inner(service, method, params)
+    async fn notify_value<'a>(&'a self, service: &'a str, method: &'a str, params: Value) -> Result<(), Error> {
+        let call = self.inner.core.prepare(service, method, params, None)?;
+        let envelope = call.to_json();
+        self.check_size(&envelope)?;
+        let mut connection = self.commands()?;
+        redis::cmd("XADD")
+            .arg(command_stream(&self.inner.prefix, service))
+            .arg("*")
+            .arg("type")
+            .arg("rpc")
+            .arg("envelope")
+            .arg(envelope)
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(|e| TransportError::connection("XADD failed", e).into())
     }
 }

@@ -103,6 +103,14 @@ impl Backoff {
     }
 }
 
+/// Sleeps for `delay`, or less when `stop` is cancelled first.
+pub(crate) async fn sleep_or_stop(delay: Duration, stop: &tokio_util::sync::CancellationToken) {
+    tokio::select! {
+        () = stop.cancelled() => {}
+        () = tokio::time::sleep(delay) => {}
+    }
+}
+
 /// `true` for errors that mean the connection is gone (as opposed to a command error).
 pub(crate) fn is_connection_error(e: &redis::RedisError) -> bool {
     e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()

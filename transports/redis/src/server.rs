@@ -14,8 +14,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client::sleep_or_stop;
-use crate::connection::{is_connection_error, Backoff, Source};
+use crate::connection::{is_connection_error, sleep_or_stop, Backoff, Source};
 use crate::entry::{autoclaim_reply, read_reply, RawEntry};
 use crate::keys::{command_stream, consumer_group, consumer_name};
 use crate::DEFAULT_MAX_PAYLOAD;
