@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::measure::{run_calls, Caller, Outcome, Plan};
-use crate::rawredis::{connect, delete_prefix, fresh_prefix, stream_entries};
+use crate::rawredis::{connect, delete_prefix, fresh_prefix, stream_entries, Entry};
 
 const SERVICE: &str = "arith";
 
@@ -110,19 +110,7 @@ async fn serve(mut conn: MultiplexedConnection, cmds: &str, mode: ServerMode) ->
         if mode == ServerMode::PerEntry {
             for entry in &entries {
                 let mut pipe = redis::pipe();
-                if let (Some(env), Some(reply_to)) = (entry.field(b"envelope"), entry.field(b"reply-to")) {
-                    pipe.cmd("XADD")
-                        .arg(reply_to)
-                        .arg("MAXLEN")
-                        .arg("~")
-                        .arg(1024)
-                        .arg("*")
-                        .arg("type")
-                        .arg("rpc")
-                        .arg("envelope")
-                        .arg(env)
-                        .ignore();
-                }
+                push_echo_reply(&mut pipe, entry);
                 pipe.cmd("XACK").arg(cmds).arg(SERVICE).arg(&entry.id).ignore();
                 pipe.query_async::<()>(&mut conn).await?;
             }
@@ -130,19 +118,7 @@ async fn serve(mut conn: MultiplexedConnection, cmds: &str, mode: ServerMode) ->
         }
         let mut pipe = redis::pipe();
         for entry in &entries {
-            if let (Some(env), Some(reply_to)) = (entry.field(b"envelope"), entry.field(b"reply-to")) {
-                pipe.cmd("XADD")
-                    .arg(reply_to)
-                    .arg("MAXLEN")
-                    .arg("~")
-                    .arg(1024)
-                    .arg("*")
-                    .arg("type")
-                    .arg("rpc")
-                    .arg("envelope")
-                    .arg(env)
-                    .ignore();
-            }
+            push_echo_reply(&mut pipe, entry);
         }
         let ack = pipe.cmd("XACK").arg(cmds).arg(SERVICE);
         for entry in &entries {
@@ -157,6 +133,24 @@ fn xadd_request(cmds: &str, replies: &str, env: &str) -> redis::Cmd {
     let mut cmd = redis::cmd("XADD");
     cmd.arg(cmds).arg("*").arg("type").arg("rpc").arg("envelope").arg(env).arg("reply-to").arg(replies);
     cmd
+}
+
+/// Queues the echo reply of `entry` (its envelope, unparsed) on its reply stream, as the
+/// clamator server would: `XADD <reply-to> MAXLEN ~ 1024 * type rpc envelope <json>`.
+fn push_echo_reply(pipe: &mut redis::Pipeline, entry: &Entry) {
+    if let (Some(env), Some(reply_to)) = (entry.field(b"envelope"), entry.field(b"reply-to")) {
+        pipe.cmd("XADD")
+            .arg(reply_to)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(1024)
+            .arg("*")
+            .arg("type")
+            .arg("rpc")
+            .arg("envelope")
+            .arg(env)
+            .ignore();
+    }
 }
 
 struct SequentialCaller {

@@ -65,16 +65,7 @@ pub async fn run_calls<C: Caller>(plan: Plan, callers: Vec<C>) -> Outcome {
                     if phase.load(Ordering::Relaxed) != MEASURE {
                         continue;
                     }
-                    match result {
-                        Ok(()) => {
-                            out.completed += 1;
-                            out.latencies_ns.push(saturating_ns(elapsed));
-                        }
-                        Err(e) => {
-                            out.errors += 1;
-                            out.first_error.get_or_insert(e);
-                        }
-                    }
+                    out.record(result, elapsed);
                 }
                 out
             })
@@ -128,16 +119,7 @@ pub async fn run_notify<C: Caller>(plan: Plan, callers: Vec<C>, handled: Arc<Ato
                     if phase.load(Ordering::Relaxed) != MEASURE {
                         continue;
                     }
-                    match result {
-                        Ok(()) => {
-                            out.completed += 1;
-                            out.latencies_ns.push(saturating_ns(elapsed));
-                        }
-                        Err(e) => {
-                            out.errors += 1;
-                            out.first_error.get_or_insert(e);
-                        }
-                    }
+                    out.record(result, elapsed);
                 }
                 out
             })
@@ -162,6 +144,22 @@ pub async fn run_notify<C: Caller>(plan: Plan, callers: Vec<C>, handled: Arc<Ato
         }
     }
     summarize(results, handled_end - handled_start, seconds)
+}
+
+impl TaskResult {
+    /// Counts one call made inside the measured window.
+    fn record(&mut self, result: Result<(), String>, elapsed: Duration) {
+        match result {
+            Ok(()) => {
+                self.completed += 1;
+                self.latencies_ns.push(saturating_ns(elapsed));
+            }
+            Err(e) => {
+                self.errors += 1;
+                self.first_error.get_or_insert(e);
+            }
+        }
+    }
 }
 
 fn failed_task(message: String) -> TaskResult {
