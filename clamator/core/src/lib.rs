@@ -12,6 +12,7 @@ mod envelope;
 mod error;
 mod lifecycle;
 mod names;
+mod request;
 mod service;
 mod validation;
 
@@ -24,6 +25,7 @@ pub use envelope::{Call, Envelope, EnvelopeError, Id, Response};
 pub use error::{codes, ContractError, Error, ProtocolError, RpcError, ServerError, TransportError};
 pub use lifecycle::{Lifecycle, State};
 pub use names::{is_valid_method_name, is_valid_service_name, to_camel_case};
+pub use request::RequestInfo;
 pub use service::{
     typed_method, typed_notification, Handler, HandlerFuture, IntoServiceTable, ServiceBuilder, ServiceTable,
 };
