@@ -9,6 +9,7 @@
 
 pub mod conformance;
 pub mod contracts;
+pub mod jobs;
 pub mod redis_server;
 
 /// A key prefix unique to this process and call, so tests never share keys.

@@ -64,7 +64,8 @@ fn entry(v: Value) -> Option<RawEntry> {
     Some(RawEntry { id, fields })
 }
 
-fn entry_list(v: Value) -> Vec<RawEntry> {
+/// Entries of an `XRANGE`/`XCLAIM` reply (nil entries skipped).
+pub(crate) fn entry_list(v: Value) -> Vec<RawEntry> {
     items(v).unwrap_or_default().into_iter().filter_map(entry).collect()
 }
 
@@ -81,12 +82,35 @@ pub(crate) fn read_reply(v: Value) -> Vec<RawEntry> {
     }
 }
 
-/// The cursor and entries of an `XAUTOCLAIM` reply (deleted ids and nil entries skipped).
-pub(crate) fn autoclaim_reply(v: Value) -> (String, Vec<RawEntry>) {
-    let mut parts = items(v).unwrap_or_default().into_iter();
-    let cursor = parts.next().and_then(bytes).and_then(|b| String::from_utf8(b).ok()).unwrap_or_else(|| "0-0".into());
-    let entries = parts.next().map(entry_list).unwrap_or_default();
-    (cursor, entries)
+/// One row of an extended `XPENDING` reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PendingEntry {
+    pub(crate) id: String,
+    pub(crate) consumer: String,
+    pub(crate) idle_ms: i64,
+    pub(crate) deliveries: u32,
+}
+
+/// The rows of an extended `XPENDING <key> <group> [IDLE ms] <start> <end> <count>` reply.
+pub(crate) fn pending_reply(v: Value) -> Vec<PendingEntry> {
+    let text = |v: Value| bytes(v).and_then(|b| String::from_utf8(b).ok());
+    let int = |v: Value| match v {
+        Value::Int(i) => Some(i),
+        other => text(other)?.parse().ok(),
+    };
+    items(v)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|row| {
+            let mut row = items(row)?.into_iter();
+            Some(PendingEntry {
+                id: text(row.next()?)?,
+                consumer: text(row.next()?)?,
+                idle_ms: int(row.next()?)?,
+                deliveries: u32::try_from(int(row.next()?)?).unwrap_or(u32::MAX),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -119,18 +143,22 @@ mod tests {
     }
 
     #[test]
-    fn decodes_xautoclaim() {
-        let reply = Value::Array(vec![
-            bulk(b"0-0"),
-            Value::Array(vec![
-                Value::Nil,
-                Value::Array(vec![bulk(b"5-1"), Value::Array(vec![bulk(b"a"), bulk(b"b")])]),
-            ]),
-            Value::Array(vec![bulk(b"4-0")]),
+    fn decodes_xclaim_and_xpending() {
+        let claimed = Value::Array(vec![
+            Value::Nil,
+            Value::Array(vec![bulk(b"5-1"), Value::Array(vec![bulk(b"a"), bulk(b"b")])]),
         ]);
-        let (cursor, entries) = autoclaim_reply(reply);
-        assert_eq!(cursor, "0-0");
+        let entries = entry_list(claimed);
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].id, "5-1");
+        let pending = Value::Array(vec![
+            Value::Array(vec![bulk(b"7-0"), bulk(b"arith:x"), Value::Int(1500), Value::Int(3)]),
+            Value::Array(vec![bulk(b"bad")]),
+        ]);
+        let rows = pending_reply(pending);
+        assert_eq!(
+            rows,
+            vec![PendingEntry { id: "7-0".into(), consumer: "arith:x".into(), idle_ms: 1500, deliveries: 3 }]
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! The Redis keys and names clamator owns (WIRE.md section 3).
+//! The Redis keys, names and stream fields clamator owns (WIRE.md section 3, plus the
+//! extensions listed in `docs/redis-wire-extensions.md`).
 
 /// `P:cmds:<service>`: the stream of requests and notifications for one service.
 pub fn command_stream(prefix: &str, service: &str) -> String {
@@ -8,6 +9,11 @@ pub fn command_stream(prefix: &str, service: &str) -> String {
 /// `P:replies:<client instance id>`: the stream a client reads its replies from.
 pub fn reply_stream(prefix: &str, instance_id: &str) -> String {
     format!("{prefix}:replies:{instance_id}")
+}
+
+/// `P:dead:<service>`: the dead-letter stream of one service (a clamator-rs extension).
+pub fn dead_letter_stream(prefix: &str, service: &str) -> String {
+    format!("{prefix}:dead:{service}")
 }
 
 /// The consumer group of a service: the service name itself.
@@ -20,6 +26,33 @@ pub fn consumer_name(service: &str, instance_id: &str) -> String {
     format!("{service}:{instance_id}")
 }
 
+/// Stream field names. The first three are 0.1.9's; the others are clamator-rs extensions
+/// that 0.1.9 peers ignore.
+pub(crate) mod field {
+    /// `type`: always `rpc`.
+    pub(crate) const TYPE: &str = "type";
+    /// `envelope`: the JSON-RPC envelope.
+    pub(crate) const ENVELOPE: &str = "envelope";
+    /// `reply-to`: the caller's reply stream (requests only).
+    pub(crate) const REPLY_TO: &str = "reply-to";
+    /// `timeout-ms`: the caller's timeout; deadline = entry id ms + this, on Redis's clock.
+    pub(crate) const TIMEOUT_MS: &str = "timeout-ms";
+    /// `reply-ttl-ms`: the TTL the caller keeps on its reply stream; servers refresh it.
+    pub(crate) const REPLY_TTL_MS: &str = "reply-ttl-ms";
+    /// Dead letters: why the entry was set aside (`max-deliveries`).
+    pub(crate) const DEAD_REASON: &str = "dead-reason";
+    /// Dead letters: how many times the entry had been delivered.
+    pub(crate) const DEAD_DELIVERIES: &str = "dead-deliveries";
+    /// Dead letters: the consumer that held it last.
+    pub(crate) const DEAD_CONSUMER: &str = "dead-consumer";
+    /// Dead letters: when it was set aside (Redis Unix time, ms).
+    pub(crate) const DEAD_AT_MS: &str = "dead-at-ms";
+    /// Dead letters: the entry's id on the command stream.
+    pub(crate) const DEAD_ENTRY: &str = "dead-entry";
+    /// The prefix of every dead-letter field.
+    pub(crate) const DEAD_PREFIX: &str = "dead-";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,6 +61,7 @@ mod tests {
     fn layout_matches_0_1_9() {
         assert_eq!(command_stream("app/v1", "arith"), "app/v1:cmds:arith");
         assert_eq!(reply_stream("p", "abc"), "p:replies:abc");
+        assert_eq!(dead_letter_stream("p", "arith"), "p:dead:arith");
         assert_eq!(consumer_group("arith"), "arith");
         assert_eq!(consumer_name("arith", "i1"), "arith:i1");
     }

@@ -20,15 +20,18 @@
 
 mod client;
 mod connection;
+mod dead_letter;
 mod entry;
 mod keys;
 mod server;
 
 pub use client::{RedisClientBuilder, RedisRpcClient};
 pub use connection::DEFAULT_URL;
-pub use keys::{command_stream, consumer_group, consumer_name, reply_stream};
+pub use dead_letter::{DeadLetter, DeadLetters, DEAD_LETTERED};
+pub use keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, reply_stream};
 pub use server::{
-    RedisRpcServer, RedisServerBuilder, DEFAULT_CLAIM_IDLE, DEFAULT_REPLY_MAXLEN, DEFAULT_SHUTDOWN_GRACE,
+    RedisRpcServer, RedisServerBuilder, ServerStats, DEFAULT_CLAIM_IDLE, DEFAULT_DEAD_CONSUMER_IDLE,
+    DEFAULT_DEAD_LETTER_MAXLEN, DEFAULT_MAX_DELIVERIES, DEFAULT_REPLY_MAXLEN, DEFAULT_SHUTDOWN_GRACE,
 };
 
 /// Default limit on the size of one envelope, both ways: 16 MiB.

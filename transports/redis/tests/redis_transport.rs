@@ -418,34 +418,50 @@ async fn stop_lets_in_flight_handlers_finish() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_layout_matches_the_wire() {
     let env = Env::new("keys");
+    let client = RedisRpcClient::builder(&env.prefix).url(env.redis.url()).instance_id("cli-1").build().unwrap();
+    client.start().await.unwrap();
+    // Queued before any server runs, so the request entry can be read as it was written.
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move { client.call_value("arith", "add", json!({"a": 1, "b": 2}), CallOptions::default()).await }
+    });
+    let mut raw = env.raw().await;
+    let stream = format!("{}:cmds:arith", env.prefix);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let text = loop {
+        let entries: RValue = raw_cmd(&mut raw, &["XRANGE", &stream, "-", "+"]).await;
+        let text = format!("{entries:?}");
+        if text.contains("envelope") || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // The request entry carries the 0.1.9 fields.
+    for field in ["type", "rpc", "envelope", "reply-to", "arith.add"] {
+        assert!(text.contains(field), "{field} missing in {text}");
+    }
     let server = env.server().instance_id("srv-1").build().unwrap();
     server.register_service(ArithServer::new(Calculator::default())).unwrap();
     server.start().await.unwrap();
-    let client = RedisRpcClient::builder(&env.prefix).url(env.redis.url()).instance_id("cli-1").build().unwrap();
-    client.start().await.unwrap();
-    let r = client.call_value("arith", "add", json!({"a": 1, "b": 2}), CallOptions::default()).await.unwrap();
-    assert_eq!(r, json!({"sum": 3.0}));
+    assert_eq!(call.await.unwrap().unwrap(), json!({"sum": 3.0}));
 
-    let mut raw = env.raw().await;
-    let stream = format!("{}:cmds:arith", env.prefix);
     let groups: RValue = raw_cmd(&mut raw, &["XINFO", "GROUPS", &stream]).await;
-    assert!(format!("{groups:?}").contains("BulkString(\"arith\")") || format!("{groups:?}").contains("arith"));
+    assert!(format!("{groups:?}").contains("arith"), "{groups:?}");
     let consumers: RValue = raw_cmd(&mut raw, &["XINFO", "CONSUMERS", &stream, "arith"]).await;
     assert!(format!("{consumers:?}").contains("arith:srv-1"), "{consumers:?}");
+    // Answered entries are acknowledged and deleted: the stream holds only work in flight.
+    let len: i64 = raw_cmd(&mut raw, &["XLEN", &stream]).await;
+    assert_eq!(len, 0);
     let reply_stream = format!("{}:replies:cli-1", env.prefix);
     assert_eq!(client.reply_stream(), reply_stream);
     let t: String = raw_cmd(&mut raw, &["TYPE", &reply_stream]).await;
     assert_eq!(t, "stream");
-    // The request entry carries exactly the 0.1.9 fields.
-    let entries: RValue = raw_cmd(&mut raw, &["XRANGE", &stream, "-", "+"]).await;
-    let text = format!("{entries:?}");
-    for field in ["type", "rpc", "envelope", "reply-to", "arith.add"] {
-        assert!(text.contains(field), "{field} missing in {text}");
-    }
     client.stop().await;
     let exists: i64 = raw_cmd(&mut raw, &["EXISTS", &reply_stream]).await;
     assert_eq!(exists, 0, "the reply stream is deleted on stop");
     server.stop().await;
+    let consumers: RValue = raw_cmd(&mut raw, &["XINFO", "CONSUMERS", &stream, "arith"]).await;
+    assert!(!format!("{consumers:?}").contains("arith:srv-1"), "a stopped server deletes its idle consumer");
 }
 
 #[tokio::test]

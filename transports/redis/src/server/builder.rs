@@ -1,0 +1,220 @@
+//! The server's builder and the settings it produces.
+
+use std::time::Duration;
+
+use clamator_core::TransportError;
+use redis::aio::ConnectionManager;
+use redis::Client;
+
+use super::RedisRpcServer;
+use crate::connection::Source;
+use crate::DEFAULT_MAX_PAYLOAD;
+
+/// Default time an entry may stay unacknowledged before another server reclaims it: 60 s.
+///
+/// A live server renews the claim of every entry it holds (every third of this time), so
+/// only the entries of a dead, stopped-past-its-grace or stalled server are reclaimed.
+pub const DEFAULT_CLAIM_IDLE: Duration = Duration::from_secs(60);
+/// Default approximate maximum length of a reply stream: 1024 entries.
+pub const DEFAULT_REPLY_MAXLEN: usize = 1024;
+/// Default time `stop` lets in-flight handlers finish: 5 s.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Default number of deliveries after which a request that never completed is dead-lettered: 5.
+pub const DEFAULT_MAX_DELIVERIES: u32 = 5;
+/// Default approximate maximum length of a dead-letter stream: 10 000 entries.
+pub const DEFAULT_DEAD_LETTER_MAXLEN: usize = 10_000;
+/// Default idle time after which a consumer with no pending entries is deleted from its
+/// group as dead: 1 hour.
+pub const DEFAULT_DEAD_CONSUMER_IDLE: Duration = Duration::from_secs(3600);
+
+/// Everything a built server was configured with.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) prefix: String,
+    pub(crate) instance_id: String,
+    pub(crate) source: Source,
+    pub(crate) claim_idle: Duration,
+    pub(crate) reply_maxlen: usize,
+    pub(crate) grace: Duration,
+    pub(crate) concurrency: usize,
+    pub(crate) max_payload: usize,
+    pub(crate) max_deliveries: Option<u32>,
+    pub(crate) dead_letter_maxlen: usize,
+    pub(crate) dead_consumer_idle: Duration,
+}
+
+impl Settings {
+    /// How often held entries have their claim renewed: a third of the claim idle time.
+    pub(crate) fn lease_interval(&self) -> Duration {
+        (self.claim_idle / 3).max(Duration::from_millis(20))
+    }
+
+    /// How often idle entries of other consumers are looked for.
+    pub(crate) fn reclaim_interval(&self) -> Duration {
+        (self.claim_idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(5))
+    }
+
+    /// How often acknowledged entries are trimmed and dead consumers swept.
+    pub(crate) fn janitor_interval(&self) -> Duration {
+        self.claim_idle.min(self.dead_consumer_idle / 3).clamp(Duration::from_millis(250), Duration::from_secs(5))
+    }
+}
+
+/// Builds a [`RedisRpcServer`]; see [`RedisRpcServer::builder`].
+#[derive(Clone)]
+#[must_use]
+pub struct RedisServerBuilder {
+    pub(super) prefix: String,
+    pub(super) url: Option<String>,
+    pub(super) client: Option<Client>,
+    pub(super) connection: Option<ConnectionManager>,
+    pub(super) instance_id: Option<String>,
+    pub(super) claim_idle: Duration,
+    pub(super) reply_maxlen: usize,
+    pub(super) grace: Duration,
+    pub(super) concurrency: usize,
+    pub(super) max_payload: usize,
+    pub(super) max_deliveries: Option<u32>,
+    pub(super) dead_letter_maxlen: usize,
+    pub(super) dead_consumer_idle: Duration,
+}
+
+impl RedisServerBuilder {
+    pub(super) fn new(prefix: String) -> Self {
+        Self {
+            prefix,
+            url: None,
+            client: None,
+            connection: None,
+            instance_id: None,
+            claim_idle: DEFAULT_CLAIM_IDLE,
+            reply_maxlen: DEFAULT_REPLY_MAXLEN,
+            grace: DEFAULT_SHUTDOWN_GRACE,
+            concurrency: 1,
+            max_payload: DEFAULT_MAX_PAYLOAD,
+            max_deliveries: Some(DEFAULT_MAX_DELIVERIES),
+            dead_letter_maxlen: DEFAULT_DEAD_LETTER_MAXLEN,
+            dead_consumer_idle: DEFAULT_DEAD_CONSUMER_IDLE,
+        }
+    }
+
+    /// The Redis URL (default: `REDIS_URL`, else `redis://localhost:6379`).
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// A redis-rs client to open connections from, instead of a URL.
+    pub fn client(mut self, client: Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// An existing connection for the server's non-blocking commands (`XADD`, `XACK`,
+    /// `XCLAIM`, `XGROUP`, scripts); never closed by [`RedisRpcServer::stop`]. The readers
+    /// still open connections of their own, because a blocking read would stall a shared one.
+    pub fn connection(mut self, connection: ConnectionManager) -> Self {
+        self.connection = Some(connection);
+        self
+    }
+
+    /// The instance id (default: a UUID v4); the consumer is `<service>:<id>`.
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance_id = Some(id.into());
+        self
+    }
+
+    /// How long an entry may stay unacknowledged before another server reclaims it
+    /// (default 60 s).
+    ///
+    /// A live server renews the claim of the entries it holds every third of this time, so
+    /// a handler may run far longer than this without being duplicated. Only the entries of
+    /// a server that died, was stopped past its grace period or stalled (a pause longer than
+    /// this) are reclaimed. Shorter means faster recovery after a crash and more renewal
+    /// traffic.
+    pub fn claim_idle(mut self, idle: Duration) -> Self {
+        self.claim_idle = idle.max(Duration::from_millis(100));
+        self
+    }
+
+    /// The approximate maximum length of reply streams (`MAXLEN ~`, default 1024).
+    pub fn reply_maxlen(mut self, maxlen: usize) -> Self {
+        self.reply_maxlen = maxlen;
+        self
+    }
+
+    /// How long `stop` lets in-flight handlers finish (default 5 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// How many handlers of one service may run at once on this server (default 1).
+    ///
+    /// The server never reads more entries than it has free handlers, so a busy server
+    /// leaves work in the stream for its peers. With 1, requests to a service on one server
+    /// run one at a time in arrival order, each seeing the previous one's effects, and their
+    /// replies and acknowledgements leave in that order. With more, up to that many run at
+    /// once and **that ordering is gone**.
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The largest envelope the server handles, in bytes (default 16 MiB). Larger entries are
+    /// acknowledged, logged and dropped.
+    pub fn max_payload_bytes(mut self, limit: usize) -> Self {
+        self.max_payload = limit;
+        self
+    }
+
+    /// How many deliveries a request may have before it is dead-lettered instead of being run
+    /// again (default 5; `None`: never dead-letter).
+    ///
+    /// A request whose handler crashes its server is delivered again each time a server
+    /// reclaims it; once it has been delivered this many times without completing it is
+    /// moved to the dead-letter stream `P:dead:<service>`, acknowledged, and its caller gets
+    /// a [`DEAD_LETTERED`](crate::DEAD_LETTERED) error reply. Values below 1 count as 1.
+    pub fn max_deliveries(mut self, max: Option<u32>) -> Self {
+        self.max_deliveries = max.map(|m| m.max(1));
+        self
+    }
+
+    /// The approximate maximum length of each dead-letter stream (`MAXLEN ~`, default 10 000):
+    /// the oldest dead letters go first when it is full.
+    pub fn dead_letter_maxlen(mut self, maxlen: usize) -> Self {
+        self.dead_letter_maxlen = maxlen;
+        self
+    }
+
+    /// How long a consumer of a service's group may stay idle, holding no pending entries,
+    /// before this server deletes it as dead (default 1 hour). A live Rust server touches its
+    /// consumer every few seconds, so this removes the consumers of servers that are gone; a
+    /// consumer holding pending entries is never deleted. On Redis 7.0 an `XREADGROUP` that
+    /// finds nothing does not reset a consumer's idle time, so a 0.1.9 server that received
+    /// nothing for this long is deleted too: harmless, Redis recreates its consumer at its next
+    /// delivery.
+    pub fn dead_consumer_idle(mut self, idle: Duration) -> Self {
+        self.dead_consumer_idle = idle;
+        self
+    }
+
+    /// Builds the server (no connection is made before [`RedisRpcServer::start`]).
+    pub fn build(self) -> Result<RedisRpcServer, TransportError> {
+        let source = Source::resolve(self.url, self.client, self.connection)?;
+        let settings = Settings {
+            prefix: self.prefix,
+            instance_id: self.instance_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            source,
+            claim_idle: self.claim_idle,
+            reply_maxlen: self.reply_maxlen,
+            grace: self.grace,
+            concurrency: self.concurrency,
+            max_payload: self.max_payload,
+            max_deliveries: self.max_deliveries,
+            dead_letter_maxlen: self.dead_letter_maxlen,
+            dead_consumer_idle: self.dead_consumer_idle,
+        };
+        Ok(RedisRpcServer::from_settings(settings))
+    }
+}

@@ -1,0 +1,97 @@
+//! Redis's clock, as seen from this process: deadlines are computed on it, never on a
+//! client's clock, so clock skew between hosts cannot expire or keep a request by mistake.
+//!
+//! An entry id's millisecond part is Redis's time at `XADD`; a request's deadline is that
+//! plus its `timeout-ms` field. The server learns Redis's time with `TIME` (at start and
+//! every minute) and advances it with the local monotonic clock in between.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use tokio::time::Instant;
+
+/// How often the offset to Redis's clock is measured again.
+pub(crate) const RECALIBRATE_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    /// Local monotonic time of the reading (mid-point of the round trip).
+    at: Instant,
+    /// Redis's Unix time in milliseconds at that moment.
+    redis_ms: i64,
+}
+
+/// The last reading of Redis's clock.
+#[derive(Debug, Default)]
+pub(crate) struct RedisClock {
+    reading: Mutex<Option<Reading>>,
+}
+
+impl RedisClock {
+    /// Reads Redis's `TIME`.
+    pub(crate) async fn calibrate(&self, conn: &mut ConnectionManager) -> redis::RedisResult<()> {
+        let sent = Instant::now();
+        let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(conn).await?;
+        let received = Instant::now();
+        let at = sent + (received - sent) / 2;
+        let reading = Reading { at, redis_ms: secs * 1000 + micros / 1000 };
+        *self.reading.lock().unwrap_or_else(|e| e.into_inner()) = Some(reading);
+        Ok(())
+    }
+
+    /// Redis's current Unix time in ms, if a reading was taken.
+    pub(crate) fn now_ms(&self) -> Option<i64> {
+        let reading = (*self.reading.lock().unwrap_or_else(|e| e.into_inner()))?;
+        let elapsed = i64::try_from(reading.at.elapsed().as_millis()).unwrap_or(i64::MAX);
+        Some(reading.redis_ms.saturating_add(elapsed))
+    }
+
+    /// Where a deadline given on Redis's clock falls on the local one; `None` when no
+    /// reading exists yet (the request is then treated as having no deadline).
+    pub(crate) fn local_deadline(&self, deadline_ms: i64) -> Option<Instant> {
+        let now_ms = self.now_ms()?;
+        let now = Instant::now();
+        Some(match u64::try_from(deadline_ms.saturating_sub(now_ms)) {
+            Ok(left) => now + Duration::from_millis(left),
+            Err(_) => now,
+        })
+    }
+}
+
+/// The deadline of an entry on Redis's clock: its id's millisecond part plus `timeout-ms`.
+/// `None` when the entry has no (valid) timeout field: 0.1.9 clients send none.
+pub(crate) fn entry_deadline_ms(entry_id: &str, timeout_ms: Option<&[u8]>) -> Option<i64> {
+    let timeout: i64 = std::str::from_utf8(timeout_ms?).ok()?.trim().parse().ok()?;
+    if timeout < 0 {
+        return None;
+    }
+    let id_ms: i64 = entry_id.split('-').next()?.parse().ok()?;
+    Some(id_ms.saturating_add(timeout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_is_id_time_plus_timeout() {
+        assert_eq!(entry_deadline_ms("1700000000000-3", Some(b"2500")), Some(1_700_000_002_500));
+        assert_eq!(entry_deadline_ms("1700000000000-3", None), None);
+        assert_eq!(entry_deadline_ms("1700000000000-3", Some(b"soon")), None);
+        assert_eq!(entry_deadline_ms("1700000000000-3", Some(b"-5")), None);
+        assert_eq!(entry_deadline_ms("garbage", Some(b"5")), None);
+    }
+
+    #[tokio::test]
+    async fn no_reading_means_no_deadline() {
+        let clock = RedisClock::default();
+        assert_eq!(clock.now_ms(), None);
+        assert_eq!(clock.local_deadline(0), None);
+        *clock.reading.lock().unwrap() = Some(Reading { at: Instant::now(), redis_ms: 10_000 });
+        let past = clock.local_deadline(5_000).unwrap();
+        assert!(past <= Instant::now());
+        let future = clock.local_deadline(12_000).unwrap();
+        assert!(future > Instant::now() + Duration::from_millis(1900));
+    }
+}

@@ -1,0 +1,269 @@
+//! The Redis server: one consumer-group member per registered service. Per service, a
+//! reader takes new entries (never more than there are free handler slots), a reclaimer
+//! takes over the entries of dead servers one at a time, a lease keeps the claim of held
+//! entries fresh, and a writer sends replies and acknowledgements in handling order. One
+//! upkeep task per server trims streams, sweeps dead consumers and keeps Redis's clock.
+
+mod builder;
+mod clock;
+mod completion;
+mod janitor;
+mod lease;
+mod reclaim;
+mod stats;
+mod worker;
+
+use std::sync::{Arc, Mutex};
+
+use clamator_core::{IntoServiceTable, Lifecycle, ServerError, ServiceTable, State, TransportError};
+use redis::aio::ConnectionManager;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use builder::{
+    RedisServerBuilder, DEFAULT_CLAIM_IDLE, DEFAULT_DEAD_CONSUMER_IDLE, DEFAULT_DEAD_LETTER_MAXLEN,
+    DEFAULT_MAX_DELIVERIES, DEFAULT_REPLY_MAXLEN, DEFAULT_SHUTDOWN_GRACE,
+};
+pub use stats::ServerStats;
+
+use builder::Settings;
+use clock::{RedisClock, RECALIBRATE_EVERY};
+use stats::Counters;
+use worker::Worker;
+
+use crate::connection::sleep_or_stop;
+
+struct Shared {
+    settings: Settings,
+    lifecycle: Lifecycle,
+    services: Mutex<Vec<ServiceTable>>,
+    workers: Mutex<Vec<Arc<Worker>>>,
+    start_lock: tokio::sync::Mutex<()>,
+    /// Cancelled by `stop`: readers and reclaimers stop taking entries.
+    stop: CancellationToken,
+    /// Cancelled when the grace period is over: unfinished handlers are dropped, unacked.
+    abort: CancellationToken,
+    /// Cancelled once the writers are done: leases and upkeep end.
+    finish: CancellationToken,
+    /// Readers and reclaimers.
+    loops: TaskTracker,
+    handlers: TaskTracker,
+    writers: TaskTracker,
+    /// Leases and upkeep.
+    background: TaskTracker,
+    commands: Mutex<Option<ConnectionManager>>,
+    clock: RedisClock,
+    counters: Counters,
+}
+
+impl Shared {
+    fn commands(&self) -> Option<ConnectionManager> {
+        self.commands.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A clamator server over Redis Streams.
+///
+/// Several servers (in one process or many, Rust or Python 0.1.9) with the same prefix form
+/// a worker pool: they share each service's consumer group and every request is handled by
+/// one of them. See the crate documentation's "Delivery guarantees" for exactly when a
+/// handler can run twice, and what happens to poison and expired requests.
+///
+/// ```no_run
+/// # async fn demo(table: clamator_core::ServiceTable) -> Result<(), Box<dyn std::error::Error>> {
+/// use clamator_over_redis::RedisRpcServer;
+///
+/// let server = RedisRpcServer::builder("myapp").url("redis://127.0.0.1:6379").concurrency(4).build()?;
+/// server.register_service(table)?;
+/// server.start().await?;
+/// // ... until shutdown:
+/// server.stop().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisRpcServer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RedisRpcServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisRpcServer")
+            .field("prefix", &self.shared.settings.prefix)
+            .field("instance_id", &self.shared.settings.instance_id)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+impl RedisRpcServer {
+    /// A builder for a server using key prefix `prefix`.
+    pub fn builder(prefix: impl Into<String>) -> RedisServerBuilder {
+        RedisServerBuilder::new(prefix.into())
+    }
+
+    fn from_settings(settings: Settings) -> Self {
+        let shared = Shared {
+            settings,
+            lifecycle: Lifecycle::new(),
+            services: Mutex::new(Vec::new()),
+            workers: Mutex::new(Vec::new()),
+            start_lock: tokio::sync::Mutex::new(()),
+            stop: CancellationToken::new(),
+            abort: CancellationToken::new(),
+            finish: CancellationToken::new(),
+            loops: TaskTracker::new(),
+            handlers: TaskTracker::new(),
+            writers: TaskTracker::new(),
+            background: TaskTracker::new(),
+            commands: Mutex::new(None),
+            clock: RedisClock::default(),
+            counters: Counters::default(),
+        };
+        Self { shared: Arc::new(shared) }
+    }
+
+    /// The instance id.
+    pub fn instance_id(&self) -> &str {
+        &self.shared.settings.instance_id
+    }
+
+    /// The lifecycle state.
+    pub fn state(&self) -> State {
+        self.shared.lifecycle.state()
+    }
+
+    /// This server's delivery counters: completed, expired, dead-lettered and reclaimed
+    /// entries, and leases lost.
+    pub fn stats(&self) -> ServerStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Hosts a service. Errors: [`ServerError::DuplicateService`] (on this server),
+    /// [`ServerError::RegisterAfterStart`], [`ServerError::Stopped`].
+    pub fn register_service(&self, service: impl IntoServiceTable) -> Result<(), ServerError> {
+        let table = service.into_service_table();
+        let mut services = self.shared.services.lock().unwrap_or_else(|e| e.into_inner());
+        match self.shared.lifecycle.state() {
+            State::Idle => {}
+            State::Started => return Err(ServerError::RegisterAfterStart(table.name().to_owned())),
+            State::Stopped => return Err(ServerError::Stopped),
+        }
+        if services.iter().any(|s| s.name() == table.name()) {
+            return Err(ServerError::DuplicateService(table.name().to_owned()));
+        }
+        services.push(table);
+        Ok(())
+    }
+
+    /// Connects, reads Redis's clock, creates each service's consumer group (`MKSTREAM`; an
+    /// existing group is fine) and starts reading. Idempotent; [`ServerError::Stopped`]
+    /// after `stop`; a connection error leaves the server idle, so `start` can be tried again.
+    ///
+    /// A group is created at the start of its stream (`0`), so requests queued before any
+    /// server of the service ever ran are served (0.1.9 creates it at `$` and never serves them).
+    pub async fn start(&self) -> Result<(), ServerError> {
+        let _guard = self.shared.start_lock.lock().await;
+        match self.state() {
+            State::Started => return Ok(()),
+            State::Stopped => return Err(ServerError::Stopped),
+            State::Idle => {}
+        }
+        let mut commands = self.shared.settings.source.commands().await?;
+        self.shared.clock.calibrate(&mut commands).await.map_err(|e| TransportError::connection("TIME failed", e))?;
+        let services = self.shared.services.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut workers = Vec::new();
+        let mut receivers = Vec::new();
+        for table in services {
+            let (worker, completions) = Worker::new(table, Arc::clone(&self.shared));
+            worker
+                .create_group(&mut commands)
+                .await
+                .map_err(|e| TransportError::connection("XGROUP CREATE failed", e))?;
+            workers.push(Arc::new(worker));
+            receivers.push(completions);
+        }
+        *self.shared.commands.lock().unwrap_or_else(|e| e.into_inner()) = Some(commands);
+        if self.shared.lifecycle.start().is_err() {
+            return Err(ServerError::Stopped);
+        }
+        for (worker, completions) in workers.iter().zip(receivers) {
+            self.shared.writers.spawn(Arc::clone(worker).completion_loop(completions));
+            self.shared.background.spawn(Arc::clone(worker).lease_loop());
+            self.shared.loops.spawn(Arc::clone(worker).read_loop());
+            self.shared.loops.spawn(Arc::clone(worker).reclaim_loop());
+        }
+        *self.shared.workers.lock().unwrap_or_else(|e| e.into_inner()) = workers;
+        self.shared.background.spawn(Arc::clone(&self.shared).upkeep_loop());
+        Ok(())
+    }
+
+    /// Stops: readers stop at once, in-flight handlers get the grace period to finish (and
+    /// reply, and acknowledge), then the rest are dropped unacknowledged, to be reclaimed by
+    /// another server. A consumer that holds nothing is deleted from its group. Owned
+    /// connections are closed. Idempotent.
+    pub async fn stop(&self) {
+        let _guard = self.shared.start_lock.lock().await;
+        if self.shared.lifecycle.stop() != State::Started {
+            return;
+        }
+        let shared = &self.shared;
+        let grace_ends = Instant::now() + shared.settings.grace;
+        shared.stop.cancel();
+        shared.loops.close();
+        shared.loops.wait().await;
+        shared.handlers.close();
+        if tokio::time::timeout_at(grace_ends, shared.handlers.wait()).await.is_err() {
+            tracing::warn!(grace = ?shared.settings.grace, "handlers still running after the grace period were dropped");
+            shared.abort.cancel();
+            shared.handlers.wait().await;
+        }
+        let workers = std::mem::take(&mut *shared.workers.lock().unwrap_or_else(|e| e.into_inner()));
+        for worker in &workers {
+            worker.close_completions();
+        }
+        shared.writers.close();
+        if tokio::time::timeout_at(grace_ends, shared.writers.wait()).await.is_err() {
+            shared.abort.cancel();
+            shared.writers.wait().await;
+        }
+        shared.finish.cancel();
+        shared.background.close();
+        shared.background.wait().await;
+        if let Some(mut conn) = shared.commands() {
+            for worker in &workers {
+                let retire = worker.retire_consumer(&mut conn);
+                if tokio::time::timeout(std::time::Duration::from_secs(2), retire).await.is_err() {
+                    tracing::warn!(service = %worker.table.name(), "timed out deleting the consumer");
+                }
+            }
+        }
+        shared.commands.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+impl Shared {
+    /// Trims streams and sweeps dead consumers every janitor interval; reads Redis's clock
+    /// again every minute.
+    async fn upkeep_loop(self: Arc<Self>) {
+        let interval = self.settings.janitor_interval();
+        let mut calibrated = Instant::now();
+        while !self.finish.is_cancelled() {
+            sleep_or_stop(interval, &self.finish).await;
+            if self.finish.is_cancelled() {
+                break;
+            }
+            let Some(mut conn) = self.commands() else { break };
+            if calibrated.elapsed() >= RECALIBRATE_EVERY {
+                match self.clock.calibrate(&mut conn).await {
+                    Ok(()) => calibrated = Instant::now(),
+                    Err(e) => tracing::warn!(error = %e, "TIME failed; keeping the last clock reading"),
+                }
+            }
+            let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            for worker in workers {
+                worker.upkeep(&mut conn).await;
+            }
+        }
+    }
+}

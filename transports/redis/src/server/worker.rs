@@ -1,0 +1,281 @@
+//! One service on one server: the reader that takes new entries (never more than there are
+//! free handler slots), and how one entry is checked, run and handed to the completion
+//! writer.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use clamator_core::{Envelope, RequestInfo, Response, RpcError, ServiceTable};
+use redis::aio::ConnectionManager;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+use super::completion::{Completion, Reply};
+use super::stats::Counter;
+use super::Shared;
+use crate::connection::{sleep_or_stop, Backoff};
+use crate::entry::{read_reply, RawEntry};
+use crate::keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, field, reply_stream};
+
+/// How long one `XREADGROUP` blocks.
+const BLOCK: Duration = Duration::from_millis(1000);
+
+/// One service on one server.
+pub(super) struct Worker {
+    pub(super) table: ServiceTable,
+    pub(super) stream: String,
+    pub(super) group: String,
+    pub(super) consumer: String,
+    pub(super) dead_stream: String,
+    /// Reply streams that belong to clients of this prefix: the only keys a server refreshes
+    /// the TTL of.
+    pub(super) reply_prefix: String,
+    /// One permit per handler slot.
+    pub(super) permits: Arc<Semaphore>,
+    /// Entries read or claimed and not yet acknowledged: their claims are renewed, and none
+    /// of them is started twice here.
+    held: Mutex<HashSet<String>>,
+    completions: Mutex<Option<mpsc::UnboundedSender<Completion>>>,
+    pub(super) shared: Arc<Shared>,
+}
+
+impl Worker {
+    /// A worker for `table`, and the receiving end of its completions.
+    pub(super) fn new(table: ServiceTable, shared: Arc<Shared>) -> (Self, mpsc::UnboundedReceiver<Completion>) {
+        let settings = &shared.settings;
+        let name = table.name().to_owned();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let worker = Worker {
+            stream: command_stream(&settings.prefix, &name),
+            group: consumer_group(&name).to_owned(),
+            consumer: consumer_name(&name, &settings.instance_id),
+            dead_stream: dead_letter_stream(&settings.prefix, &name),
+            reply_prefix: reply_stream(&settings.prefix, ""),
+            permits: Arc::new(Semaphore::new(settings.concurrency)),
+            held: Mutex::new(HashSet::new()),
+            completions: Mutex::new(Some(tx)),
+            table,
+            shared,
+        };
+        (worker, rx)
+    }
+
+    pub(super) fn held(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn commands(&self) -> Option<ConnectionManager> {
+        self.shared.commands()
+    }
+
+    pub(super) async fn create_group(&self, conn: &mut ConnectionManager) -> redis::RedisResult<()> {
+        let created = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async::<()>(conn)
+            .await;
+        match created {
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Queues a finished entry for the writer. After the writer closed (the server stopped
+    /// past its grace period) the entry is left unacknowledged, for another server to reclaim.
+    pub(super) fn complete(&self, completion: Completion) {
+        let sender = self.completions.lock().unwrap_or_else(|e| e.into_inner());
+        let refused = match sender.as_ref() {
+            Some(tx) => tx.send(completion).err().map(|e| e.0),
+            None => Some(completion),
+        };
+        if let Some(c) = refused {
+            tracing::debug!(service = %self.table.name(), entry = %c.entry_id, "completion after the writer closed; left for reclaim");
+            self.held().remove(&c.entry_id);
+        }
+    }
+
+    /// No more completions: the writer flushes what it has and ends.
+    pub(super) fn close_completions(&self) {
+        self.completions.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Takes new entries while the server runs, never more than there are free handler slots.
+    pub(super) async fn read_loop(self: Arc<Self>) {
+        let stop = self.shared.stop.clone();
+        let mut backoff = Backoff::new();
+        let mut connection: Option<ConnectionManager> = None;
+        while !stop.is_cancelled() {
+            let conn = match &mut connection {
+                Some(conn) => conn,
+                None => match self.shared.settings.source.blocking(BLOCK).await {
+                    Ok(conn) => connection.insert(conn),
+                    Err(e) => {
+                        tracing::error!(service = %self.table.name(), error = %e, "reader cannot connect; retrying");
+                        sleep_or_stop(backoff.next_delay(), &stop).await;
+                        continue;
+                    }
+                },
+            };
+            let slots = tokio::select! {
+                () = stop.cancelled() => break,
+                slots = self.free_slots() => slots,
+            };
+            let Some(mut slots) = slots else { break };
+            let mut read_cmd = redis::cmd("XREADGROUP");
+            read_cmd
+                .arg("GROUP")
+                .arg(&self.group)
+                .arg(&self.consumer)
+                .arg("COUNT")
+                .arg(slots.num_permits())
+                .arg("BLOCK")
+                .arg(BLOCK.as_millis() as u64)
+                .arg("STREAMS")
+                .arg(&self.stream)
+                .arg(">");
+            let read = read_cmd.query_async::<redis::Value>(conn);
+            let result = tokio::select! {
+                () = stop.cancelled() => break,
+                result = read => result,
+            };
+            match result {
+                Ok(value) => {
+                    backoff.reset();
+                    for entry in read_reply(value) {
+                        // COUNT bounds the entries to the slots held; an entry beyond them
+                        // (never seen) stays pending, for the reclaim.
+                        let Some(slot) = slots.split(1) else {
+                            tracing::warn!(service = %self.table.name(), entry = %entry.id, "more entries than slots; left for reclaim");
+                            continue;
+                        };
+                        self.start(entry, 1, slot);
+                    }
+                }
+                Err(e) => self.recover(e, &mut backoff).await,
+            }
+        }
+    }
+
+    /// Waits for one free handler slot, then takes every other free one too.
+    async fn free_slots(&self) -> Option<OwnedSemaphorePermit> {
+        let mut slots = Arc::clone(&self.permits).acquire_owned().await.ok()?;
+        while let Ok(more) = Arc::clone(&self.permits).try_acquire_owned() {
+            slots.merge(more);
+        }
+        Some(slots)
+    }
+
+    /// After a failed command: recreate the group if Redis lost it, else back off.
+    pub(super) async fn recover(&self, e: redis::RedisError, backoff: &mut Backoff) {
+        if e.code() == Some("NOGROUP") {
+            tracing::warn!(service = %self.table.name(), "consumer group missing (Redis lost its data?); recreating it");
+            if let Some(mut conn) = self.commands() {
+                match self.create_group(&mut conn).await {
+                    Ok(()) => return,
+                    Err(e) => tracing::error!(service = %self.table.name(), error = %e, "cannot recreate the group"),
+                }
+            }
+        } else {
+            tracing::error!(service = %self.table.name(), error = %e, "stream command failed; retrying");
+        }
+        sleep_or_stop(backoff.next_delay(), &self.shared.stop).await;
+    }
+
+    /// Starts one entry delivered `attempt` times, in the handler slot(s) `slot`: an entry
+    /// whose caller's deadline has passed is acknowledged without running; any other runs,
+    /// and its reply and acknowledgement are queued for the writer before the slot is
+    /// freed, so at concurrency 1 they leave in handling order.
+    pub(super) fn start(self: &Arc<Self>, entry: RawEntry, attempt: u32, slot: OwnedSemaphorePermit) {
+        if !self.held().insert(entry.id.clone()) {
+            return;
+        }
+        let deadline_ms = super::clock::entry_deadline_ms(&entry.id, entry.field(field::TIMEOUT_MS));
+        let clock = &self.shared.clock;
+        if let (Some(deadline), Some(now)) = (deadline_ms, clock.now_ms()) {
+            if now >= deadline {
+                tracing::debug!(service = %self.table.name(), entry = %entry.id, late_ms = now - deadline, "caller's deadline passed; acknowledged without running");
+                self.shared.counters.add(Counter::Expired, 1);
+                self.complete(Completion { entry_id: entry.id, reply: None, ran: false });
+                return;
+            }
+        }
+        let info = RequestInfo::new(deadline_ms.and_then(|ms| clock.local_deadline(ms)), attempt);
+        let worker = Arc::clone(self);
+        self.shared.handlers.spawn(async move {
+            let reply = tokio::select! {
+                () = worker.shared.abort.cancelled() => None,
+                reply = info.scope(worker.process(&entry)) => Some(reply),
+            };
+            match reply {
+                Some(reply) => worker.complete(Completion { entry_id: entry.id, reply, ran: true }),
+                None => {
+                    worker.held().remove(&entry.id);
+                }
+            }
+            drop(slot);
+        });
+    }
+
+    /// Runs one entry and decides its reply. Every outcome is then acknowledged, so nothing
+    /// blocks the stream and nothing bad is retried for ever.
+    async fn process(&self, entry: &RawEntry) -> Option<Reply> {
+        let service = self.table.name();
+        let reply_to = self.reply_to(entry);
+        let Some(bytes) = entry.field(field::ENVELOPE) else {
+            tracing::warn!(service, entry = %entry.id, "entry without an envelope acknowledged and dropped");
+            return None;
+        };
+        if bytes.len() > self.shared.settings.max_payload {
+            tracing::warn!(service, entry = %entry.id, size = entry.size(), "oversized envelope acknowledged and dropped");
+            return None;
+        }
+        let response = match Envelope::parse(bytes) {
+            Ok(Envelope::Call(call)) if call.service != service => {
+                tracing::warn!(service, entry = %entry.id, got = %call.service, "call for another service on this stream");
+                call.id.map(|id| Response::error(Some(id), RpcError::method_not_found()))
+            }
+            Ok(Envelope::Call(call)) => self.table.dispatch(call).await,
+            Ok(Envelope::Response(_)) => {
+                tracing::warn!(service, entry = %entry.id, "a response on a command stream acknowledged and dropped");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(service, entry = %entry.id, error = %e, "malformed envelope");
+                // Answer when the caller can be told; otherwise acknowledge and drop.
+                e.id.clone().map(|id| Response::error(Some(id), e.to_rpc_error()))
+            }
+        };
+        self.reply(entry, reply_to?, &response?)
+    }
+
+    /// The entry's `reply-to`, when it names a key.
+    pub(super) fn reply_to(&self, entry: &RawEntry) -> Option<String> {
+        let service = self.table.name();
+        match entry.field(field::REPLY_TO).map(std::str::from_utf8) {
+            Some(Ok("")) => {
+                tracing::warn!(service, entry = %entry.id, "empty reply-to; no reply can be sent");
+                None
+            }
+            Some(Ok(key)) => Some(key.to_owned()),
+            Some(Err(_)) => {
+                tracing::warn!(service, entry = %entry.id, "reply-to is not UTF-8; no reply can be sent");
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// The reply to write for `response`, refreshing the reply stream's TTL when the caller
+    /// keeps one (`reply-ttl-ms`) and the key is a reply stream of this prefix.
+    pub(super) fn reply(&self, entry: &RawEntry, key: String, response: &Response) -> Option<Reply> {
+        let ttl_ms = entry
+            .field(field::REPLY_TTL_MS)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&ttl| ttl > 0 && key.starts_with(&self.reply_prefix));
+        Some(Reply { key, json: response.to_json(), ttl_ms })
+    }
+}
