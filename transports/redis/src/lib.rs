@@ -10,12 +10,13 @@
 //! Keys (for a prefix `P`), as 0.1.9 lays them out: `P:cmds:<service>` (stream; group
 //! `<service>`; consumers `<service>:<server id>`) and `P:replies:<client id>` (stream).
 //!
-//! Beyond 0.1.9, this transport recovers when Redis loses its data (groups are recreated on
-//! `NOGROUP`, connections come back with capped exponential backoff), answers malformed
-//! requests when it can instead of leaving the caller to time out, never lets bad bytes
-//! block a stream, acknowledges an entry whose reply cannot be written instead of running
-//! it again and again, checks that a call's service matches its stream, serves requests
-//! queued before any server started, and can run several handlers per service at once.
+//! Beyond 0.1.9, this transport does not run a request twice unless a server really failed
+//! (bounded prefetch and leases), isolates and dead-letters poison requests, skips requests
+//! whose caller has given up (deadlines on Redis's clock), keeps Redis's memory bounded by
+//! the work in flight (acknowledged entries are deleted or trimmed, dead consumers swept,
+//! reply streams expire with their client), recovers when Redis loses its data, answers
+//! malformed requests when it can, and never lets bad bytes block a stream. The guide is in
+//! [`delivery`]; every addition to the 0.1.9 wire is listed in [`wire_extensions`].
 #![warn(missing_docs)]
 
 mod client;
@@ -24,6 +25,12 @@ mod dead_letter;
 mod entry;
 mod keys;
 mod server;
+
+#[doc = include_str!("../../../docs/redis-delivery.md")]
+pub mod delivery {}
+
+#[doc = include_str!("../../../docs/wire-extensions.md")]
+pub mod wire_extensions {}
 
 pub use client::{RedisClientBuilder, RedisRpcClient};
 pub use connection::DEFAULT_URL;
