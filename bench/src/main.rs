@@ -47,6 +47,8 @@ enum Kind {
     Redis {
         servers: usize,
         service_concurrency: usize,
+        /// `prefetch_budget(ZERO)`: never more entries than free handler slots.
+        strict: bool,
         concurrency: usize,
     },
     RedisNotify {
@@ -84,7 +86,7 @@ impl Scenario {
         match self.kind {
             Kind::Memory { concurrency } => ("call", 1, 0, concurrency),
             Kind::MemoryNotify { concurrency } => ("notify", 1, 0, concurrency),
-            Kind::Redis { servers, service_concurrency, concurrency } => {
+            Kind::Redis { servers, service_concurrency, concurrency, .. } => {
                 ("call", servers, service_concurrency, concurrency)
             }
             Kind::RedisNotify { concurrency } => ("notify", 1, 1, concurrency),
@@ -114,13 +116,17 @@ fn all_scenarios() -> Vec<Scenario> {
             push("diag/floor-per-entry/c64".into(), "diag", Kind::FloorPerEntry { concurrency: c });
         }
         for k in [1, 16] {
-            let kind = Kind::Redis { servers: 1, service_concurrency: k, concurrency: c };
+            let kind = Kind::Redis { servers: 1, service_concurrency: k, strict: false, concurrency: c };
             push(format!("redis/s1/k{k}/c{c}"), if k == 1 { "redis-k1" } else { "redis-k16" }, kind);
+        }
+        if c >= 64 {
+            let kind = Kind::Redis { servers: 1, service_concurrency: 1, strict: true, concurrency: c };
+            push(format!("redis/s1/k1-strict/c{c}"), "redis-k1", kind);
         }
         if c == 64 {
             for k in [1, 16] {
                 for s in [2, 4] {
-                    let kind = Kind::Redis { servers: s, service_concurrency: k, concurrency: 64 };
+                    let kind = Kind::Redis { servers: s, service_concurrency: k, strict: false, concurrency: 64 };
                     push(format!("redis/s{s}/k{k}/c64"), "redis-pool", kind);
                 }
             }
@@ -405,8 +411,8 @@ async fn run_one(scenario: &Scenario, plan: Plan, url: &str) -> Result<Outcome, 
     match scenario.kind {
         Kind::Memory { concurrency } => memory::calls(plan, concurrency).await,
         Kind::MemoryNotify { concurrency } => memory::notify(plan, concurrency).await,
-        Kind::Redis { servers, service_concurrency, concurrency } => {
-            redis_rpc::calls(plan, url, name, servers, service_concurrency, concurrency).await
+        Kind::Redis { servers, service_concurrency, strict, concurrency } => {
+            redis_rpc::calls(plan, url, name, servers, service_concurrency, strict, concurrency).await
         }
         Kind::RedisNotify { concurrency } => redis_rpc::notify(plan, url, name, concurrency).await,
         Kind::RedisIo { servers } => redis_rpc::io_calls(plan, url, name, servers).await,

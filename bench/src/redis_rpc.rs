@@ -20,6 +20,7 @@ async fn start_servers(
     prefix: &str,
     servers: usize,
     concurrency: usize,
+    strict: bool,
     service: impl Fn() -> ServiceTable,
 ) -> Result<Vec<RedisRpcServer>, String> {
     let mut started = Vec::with_capacity(servers);
@@ -27,6 +28,7 @@ async fn start_servers(
         let server = RedisRpcServer::builder(prefix)
             .url(url)
             .concurrency(concurrency)
+            .prefetch_budget(if strict { Duration::ZERO } else { clamator::redis::DEFAULT_PREFETCH_BUDGET })
             .shutdown_grace(Duration::from_secs(2))
             .build()
             .map_err(|e| format!("server build: {e}"))?;
@@ -57,18 +59,19 @@ async fn teardown(url: &str, prefix: &str, client: RedisRpcClient, servers: Vec<
     }
 }
 
-/// `redis/sS/kK/cN`: typed `add` through `servers` servers with per-service concurrency
-/// `service_concurrency`, `concurrency` callers on one client.
+/// `redis/sS/kK[-strict]/cN`: typed `add` through `servers` servers with per-service
+/// concurrency `service_concurrency` (`strict`: no prefetch at all), `concurrency` callers.
 pub async fn calls(
     plan: Plan,
     url: &str,
     scenario: &str,
     servers: usize,
     service_concurrency: usize,
+    strict: bool,
     concurrency: usize,
 ) -> Result<Outcome, String> {
     let prefix = fresh_prefix(scenario);
-    let running = start_servers(url, &prefix, servers, service_concurrency, || {
+    let running = start_servers(url, &prefix, servers, service_concurrency, strict, || {
         ArithServer::new(Calculator::default()).into_service_table()
     })
     .await?;
@@ -84,7 +87,7 @@ pub async fn calls(
 pub async fn notify(plan: Plan, url: &str, scenario: &str, concurrency: usize) -> Result<Outcome, String> {
     let prefix = fresh_prefix(scenario);
     let handled = Arc::new(AtomicU64::new(0));
-    let running = start_servers(url, &prefix, 1, 1, || counting_record_service(Arc::clone(&handled))).await?;
+    let running = start_servers(url, &prefix, 1, 1, false, || counting_record_service(Arc::clone(&handled))).await?;
     let client = start_client(url, &prefix).await?;
     let arith = ArithClient::new(client.clone());
     let callers = (0..concurrency).map(|_| RecordCaller(arith.clone())).collect();
@@ -114,7 +117,7 @@ impl Caller for SlowAddCaller {
 pub async fn io_calls(plan: Plan, url: &str, scenario: &str, servers: usize) -> Result<Outcome, String> {
     let prefix = fresh_prefix(scenario);
     let running =
-        start_servers(url, &prefix, servers, 1, || ArithServer::new(Calculator::default()).into_service_table())
+        start_servers(url, &prefix, servers, 1, false, || ArithServer::new(Calculator::default()).into_service_table())
             .await?;
     let client = start_client(url, &prefix).await?;
     let arith = ArithClient::new(client.clone());

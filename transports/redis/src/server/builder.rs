@@ -19,6 +19,9 @@ pub const DEFAULT_CLAIM_IDLE: Duration = Duration::from_secs(60);
 pub const DEFAULT_REPLY_MAXLEN: usize = 1024;
 /// Default time `stop` lets in-flight handlers finish: 5 s.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Default time entries may wait inside a server for a free handler slot: 2 ms (see
+/// [`RedisServerBuilder::prefetch_budget`]).
+pub const DEFAULT_PREFETCH_BUDGET: Duration = Duration::from_millis(2);
 /// Default number of deliveries after which a request that never completed is dead-lettered: 5.
 pub const DEFAULT_MAX_DELIVERIES: u32 = 5;
 /// Default approximate maximum length of a dead-letter stream: 10 000 entries.
@@ -37,6 +40,7 @@ pub(crate) struct Settings {
     pub(crate) reply_maxlen: usize,
     pub(crate) grace: Duration,
     pub(crate) concurrency: usize,
+    pub(crate) prefetch_budget: Duration,
     pub(crate) max_payload: usize,
     pub(crate) max_deliveries: Option<u32>,
     pub(crate) dead_letter_maxlen: usize,
@@ -73,6 +77,7 @@ pub struct RedisServerBuilder {
     pub(super) reply_maxlen: usize,
     pub(super) grace: Duration,
     pub(super) concurrency: usize,
+    pub(super) prefetch_budget: Duration,
     pub(super) max_payload: usize,
     pub(super) max_deliveries: Option<u32>,
     pub(super) dead_letter_maxlen: usize,
@@ -91,6 +96,7 @@ impl RedisServerBuilder {
             reply_maxlen: DEFAULT_REPLY_MAXLEN,
             grace: DEFAULT_SHUTDOWN_GRACE,
             concurrency: 1,
+            prefetch_budget: DEFAULT_PREFETCH_BUDGET,
             max_payload: DEFAULT_MAX_PAYLOAD,
             max_deliveries: Some(DEFAULT_MAX_DELIVERIES),
             dead_letter_maxlen: DEFAULT_DEAD_LETTER_MAXLEN,
@@ -161,6 +167,23 @@ impl RedisServerBuilder {
         self
     }
 
+    /// How long, at most, entries may wait inside a server for a free handler slot
+    /// (default 2 ms; `Duration::ZERO`: never take more entries than there are free slots).
+    ///
+    /// A server normally reads only as many entries as it has free handler slots, so a busy
+    /// server leaves the backlog in the stream for its peers and, if it dies, only the
+    /// entries it was running wait for the claim idle time. When its handlers are fast, that
+    /// costs one read round trip per entry under a backlog. So a server also takes a few
+    /// extra entries (at most 16) when the slowest of its recent handlers says they will
+    /// all have started within this budget: with sub-millisecond handlers it reads in
+    /// batches; after any handler slower than the budget it goes back to one entry per free
+    /// slot. Extra entries are leased like running ones (never reclaimed from a live
+    /// server) and at concurrency 1 still run in arrival order.
+    pub fn prefetch_budget(mut self, budget: Duration) -> Self {
+        self.prefetch_budget = budget;
+        self
+    }
+
     /// The largest envelope the server handles, in bytes (default 16 MiB). Larger entries are
     /// acknowledged, logged and dropped.
     pub fn max_payload_bytes(mut self, limit: usize) -> Self {
@@ -210,6 +233,7 @@ impl RedisServerBuilder {
             reply_maxlen: self.reply_maxlen,
             grace: self.grace,
             concurrency: self.concurrency,
+            prefetch_budget: self.prefetch_budget,
             max_payload: self.max_payload,
             max_deliveries: self.max_deliveries,
             dead_letter_maxlen: self.dead_letter_maxlen,

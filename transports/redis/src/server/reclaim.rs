@@ -89,6 +89,9 @@ impl Worker {
             // Another server took it first, or it was deleted meanwhile.
             return Ok(true);
         };
+        if !self.held().insert(entry.id.clone()) {
+            return Ok(true); // already held here
+        }
         tracing::info!(
             service = %self.table.name(),
             entry = %entry.id,

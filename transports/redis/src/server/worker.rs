@@ -3,12 +3,14 @@
 //! writer.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use clamator_core::{Envelope, RequestInfo, Response, RpcError, ServiceTable};
 use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use super::completion::{Completion, Reply};
 use super::stats::Counter;
@@ -19,6 +21,8 @@ use crate::keys::{command_stream, consumer_group, consumer_name, dead_letter_str
 
 /// How long one `XREADGROUP` blocks.
 const BLOCK: Duration = Duration::from_millis(1000);
+/// The most entries a server takes beyond its free handler slots.
+const MAX_PREFETCH: u64 = 16;
 
 /// One service on one server.
 pub(super) struct Worker {
@@ -36,6 +40,8 @@ pub(super) struct Worker {
     /// of them is started twice here.
     held: Mutex<HashSet<String>>,
     completions: Mutex<Option<mpsc::UnboundedSender<Completion>>>,
+    /// A decaying maximum of recent handler durations, in ns (0: none finished yet).
+    slowest_recent_ns: AtomicU64,
     pub(super) shared: Arc<Shared>,
 }
 
@@ -54,6 +60,7 @@ impl Worker {
             permits: Arc::new(Semaphore::new(settings.concurrency)),
             held: Mutex::new(HashSet::new()),
             completions: Mutex::new(Some(tx)),
+            slowest_recent_ns: AtomicU64::new(0),
             table,
             shared,
         };
@@ -102,7 +109,8 @@ impl Worker {
         self.completions.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 
-    /// Takes new entries while the server runs, never more than there are free handler slots.
+    /// Takes new entries while the server runs: as many as there are free handler slots, plus
+    /// the prefetch allowance.
     pub(super) async fn read_loop(self: Arc<Self>) {
         let stop = self.shared.stop.clone();
         let mut backoff = Backoff::new();
@@ -124,13 +132,14 @@ impl Worker {
                 slots = self.free_slots() => slots,
             };
             let Some(mut slots) = slots else { break };
+            let prefetch = self.prefetch_allowance();
             let mut read_cmd = redis::cmd("XREADGROUP");
             read_cmd
                 .arg("GROUP")
                 .arg(&self.group)
                 .arg(&self.consumer)
                 .arg("COUNT")
-                .arg(slots.num_permits())
+                .arg(slots.num_permits() + prefetch)
                 .arg("BLOCK")
                 .arg(BLOCK.as_millis() as u64)
                 .arg("STREAMS")
@@ -144,12 +153,26 @@ impl Worker {
             match result {
                 Ok(value) => {
                     backoff.reset();
-                    for entry in read_reply(value) {
-                        // COUNT bounds the entries to the slots held; an entry beyond them
-                        // (never seen) stays pending, for the reclaim.
-                        let Some(slot) = slots.split(1) else {
-                            tracing::warn!(service = %self.table.name(), entry = %entry.id, "more entries than slots; left for reclaim");
-                            continue;
+                    let entries = read_reply(value);
+                    // Held (so leased) from now on, including prefetched ones still waiting.
+                    self.held().extend(entries.iter().map(|e| e.id.clone()));
+                    for entry in entries {
+                        // COUNT bounds the entries to the free slots, plus the prefetch
+                        // allowance: those wait here, in arrival order, for a slot.
+                        let slot = match slots.split(1) {
+                            Some(slot) => slot,
+                            None => {
+                                let waited = tokio::select! {
+                                    () = stop.cancelled() => None,
+                                    slot = Arc::clone(&self.permits).acquire_owned() => slot.ok(),
+                                };
+                                let Some(slot) = waited else {
+                                    // Stopping: left pending (no longer leased), for reclaim.
+                                    self.held().remove(&entry.id);
+                                    continue;
+                                };
+                                slot
+                            }
                         };
                         self.start(entry, 1, slot);
                     }
@@ -157,6 +180,26 @@ impl Worker {
                 Err(e) => self.recover(e, &mut backoff).await,
             }
         }
+    }
+
+    /// How many entries to take beyond the free slots: as many as the slowest recent handler
+    /// says will have started within the prefetch budget (none before any handler finished).
+    fn prefetch_allowance(&self) -> usize {
+        let slowest = self.slowest_recent_ns.load(Ordering::Relaxed);
+        let budget = self.shared.settings.prefetch_budget.as_nanos() as u64;
+        if slowest == 0 || budget == 0 {
+            return 0;
+        }
+        let slots = self.shared.settings.concurrency as u64;
+        (budget.saturating_mul(slots) / slowest).min(MAX_PREFETCH) as usize
+    }
+
+    /// Folds one handler duration into the decaying maximum (it loses 1/16 per handler).
+    fn record_duration(&self, took: Duration) {
+        let took = (took.as_nanos() as u64).max(1);
+        let _ = self
+            .slowest_recent_ns
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| Some(took.max(old - old / 16)));
     }
 
     /// Waits for one free handler slot, then takes every other free one too.
@@ -188,10 +231,8 @@ impl Worker {
     /// whose caller's deadline has passed is acknowledged without running; any other runs,
     /// and its reply and acknowledgement are queued for the writer before the slot is
     /// freed, so at concurrency 1 they leave in handling order.
+    /// The entry must already be in [`held`](Self::held).
     pub(super) fn start(self: &Arc<Self>, entry: RawEntry, attempt: u32, slot: OwnedSemaphorePermit) {
-        if !self.held().insert(entry.id.clone()) {
-            return;
-        }
         let deadline_ms = super::clock::entry_deadline_ms(&entry.id, entry.field(field::TIMEOUT_MS));
         let clock = &self.shared.clock;
         if let (Some(deadline), Some(now)) = (deadline_ms, clock.now_ms()) {
@@ -205,10 +246,12 @@ impl Worker {
         let info = RequestInfo::new(deadline_ms.and_then(|ms| clock.local_deadline(ms)), attempt);
         let worker = Arc::clone(self);
         self.shared.handlers.spawn(async move {
+            let started = Instant::now();
             let reply = tokio::select! {
                 () = worker.shared.abort.cancelled() => None,
                 reply = info.scope(worker.process(&entry)) => Some(reply),
             };
+            worker.record_duration(started.elapsed());
             match reply {
                 Some(reply) => worker.complete(Completion { entry_id: entry.id, reply, ran: true }),
                 None => {
