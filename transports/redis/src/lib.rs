@@ -24,7 +24,7 @@ mod entry;
 mod keys;
 mod server;
 
-pub use client::{RedisClientBuilder, RedisRpcClient};
+pub use client::{RedisClientBuilder, RedisRpcClient, DEFAULT_REPLY_TTL};
 pub use connection::DEFAULT_URL;
 pub use keys::{command_stream, consumer_group, consumer_name, reply_stream};
 pub use server::{
