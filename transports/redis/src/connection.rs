@@ -289,6 +289,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn failures_are_classified_by_what_may_have_been_written() {
+        let io = |kind| redis::RedisError::from(std::io::Error::from(kind));
+        let refused = Failure::classify(io(std::io::ErrorKind::ConnectionRefused));
+        assert!(matches!(refused, Failure::NotSent(_)), "{refused:?}");
+        let loading = (redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading), "loading");
+        let loading = Failure::classify(redis::RedisError::from(loading));
+        assert!(matches!(loading, Failure::NotSent(_)), "Redis answered with an error: {loading:?}");
+        let client = Failure::classify(redis::RedisError::from((redis::ErrorKind::Client, "bad")));
+        assert!(matches!(client, Failure::NotSent(_)), "{client:?}");
+        for kind in [std::io::ErrorKind::BrokenPipe, std::io::ErrorKind::ConnectionReset, std::io::ErrorKind::TimedOut]
+        {
+            let failure = Failure::classify(io(kind));
+            assert!(matches!(failure, Failure::MaybeSent(_)), "{failure:?}");
+            assert!(failure.is_connection_error());
+        }
+        let e = Failure::classify(io(std::io::ErrorKind::BrokenPipe)).into_transport_error("XADD to p:cmds:a");
+        assert!(matches!(e, TransportError::OutcomeUnknown { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "outcome unknown: XADD to p:cmds:a may have been written, then the connection failed: broken pipe"
+        );
+    }
+
+    #[test]
     fn backoff_grows_is_capped_at_one_second_and_resets() {
         let mut b = Backoff::new();
         let first = b.next_delay();
