@@ -3,12 +3,14 @@
 //! - [`contracts`]: the contracts and handlers the suites run against;
 //! - [`conformance`]: the transport conformance suite, generic over a [`conformance::TestTransport`],
 //!   instantiated once per transport with [`conformance_suite!`];
+//! - [`counting`]: a service counting executions per call key, to account for every call;
 //! - [`redis_server`]: starts a private `redis-server` on a free loopback port (or uses
 //!   `REDIS_URL`), and can kill and restart it.
 #![allow(missing_docs)]
 
 pub mod conformance;
 pub mod contracts;
+pub mod counting;
 pub mod jobs;
 pub mod redis_server;
 

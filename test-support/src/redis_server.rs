@@ -1,6 +1,7 @@
 //! A private `redis-server` for tests: started on a free loopback port (never assuming 6379
 //! is free or empty), or taken from `REDIS_URL` when that is set. It can be killed and
-//! restarted on the same port, empty, to test recovery.
+//! restarted on the same port, empty (or, with [`RedisOptions::aof`], with its data), to
+//! test recovery. Only the process this harness started is ever killed, by its pid.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,11 +10,34 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// How a private server runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// Append-only file with `appendfsync always`: every acknowledged write survives a
+    /// SIGKILL and is loaded again by [`RedisServer::start_again`].
+    pub aof: bool,
+    /// `requirepass`: clients must authenticate. [`RedisServer::url`] then carries it.
+    pub password: Option<String>,
+}
+
+impl RedisOptions {
+    /// Persistence with `appendonly yes`, `appendfsync always`.
+    pub fn aof() -> Self {
+        Self { aof: true, password: None }
+    }
+
+    /// A server that requires `password`.
+    pub fn password(password: &str) -> Self {
+        Self { aof: false, password: Some(password.to_owned()) }
+    }
+}
+
 /// A running Redis for tests.
 pub struct RedisServer {
     url: String,
     port: u16,
     dir: PathBuf,
+    options: RedisOptions,
     child: Mutex<Option<Child>>,
 }
 
@@ -24,24 +48,44 @@ impl RedisServer {
     /// When `redis-server` cannot be started; the message says how to install it.
     pub fn start() -> Self {
         if let Ok(url) = std::env::var("REDIS_URL") {
-            return Self { url, port: 0, dir: PathBuf::new(), child: Mutex::new(None) };
+            return Self {
+                url,
+                port: 0,
+                dir: PathBuf::new(),
+                options: RedisOptions::default(),
+                child: Mutex::new(None),
+            };
         }
         Self::start_private()
     }
 
     /// Always starts a private server, ignoring `REDIS_URL` (for tests that kill it).
     pub fn start_private() -> Self {
+        Self::start_with(RedisOptions::default())
+    }
+
+    /// Starts a private server with `options`, ignoring `REDIS_URL`.
+    pub fn start_with(options: RedisOptions) -> Self {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("clamator-redis-{port}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create redis dir");
-        let server = Self { url: format!("redis://127.0.0.1:{port}"), port, dir, child: Mutex::new(None) };
+        let url = match &options.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{port}"),
+            None => format!("redis://127.0.0.1:{port}"),
+        };
+        let server = Self { url, port, dir, options, child: Mutex::new(None) };
         server.spawn();
         server
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// `redis://127.0.0.1:PORT` (with the password, when there is one).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// `redis://127.0.0.1:PORT`, without any password.
+    pub fn url_without_password(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
     }
 
     /// The port (0 when `REDIS_URL` was used).
@@ -54,9 +98,19 @@ impl RedisServer {
         self.port != 0
     }
 
-    fn spawn(&self) {
-        let child = Command::new(redis_server_binary())
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+    fn spawn(&self) -> Instant {
+        let port = self.port.to_string();
+        let mut command = Command::new(redis_server_binary());
+        command.args(["--port", &port, "--bind", "127.0.0.1", "--save", ""]);
+        if self.options.aof {
+            command.args(["--appendonly", "yes", "--appendfsync", "always"]);
+        } else {
+            command.args(["--appendonly", "no"]);
+        }
+        if let Some(password) = &self.options.password {
+            command.args(["--requirepass", password]);
+        }
+        let child = command
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -66,10 +120,10 @@ impl RedisServer {
                 panic!("cannot start redis-server ({e}): install it (Debian: apt-get install redis-server) or set REDIS_URL")
             });
         *self.child.lock().unwrap() = Some(child);
-        wait_for_pong(self.port, Duration::from_secs(10));
+        wait_until_ready(self.port, Duration::from_secs(10))
     }
 
-    /// Kills the server (SIGKILL: no save, no goodbye).
+    /// Kills the server (SIGKILL to the process this harness started: no save, no goodbye).
     pub fn kill(&self) {
         if let Some(mut child) = self.child.lock().unwrap().take() {
             let _ = child.kill();
@@ -81,6 +135,14 @@ impl RedisServer {
     pub fn restart(&self) {
         self.kill();
         self.spawn();
+    }
+
+    /// Starts a killed server again on the same port and directory (so with its data, when
+    /// it runs with [`RedisOptions::aof`]). Returns when it answers commands; the instant
+    /// returned is when its port first accepted a connection.
+    pub fn start_again(&self) -> Instant {
+        assert!(self.child.lock().unwrap().is_none(), "start_again after kill only");
+        self.spawn()
     }
 
     /// Sends one command in the Redis inline protocol and returns the raw reply (for simple
@@ -117,19 +179,24 @@ fn raw_command(port: u16, command: &str) -> String {
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
-fn wait_for_pong(port: u16, limit: Duration) {
+/// Waits until the server answers a command (`PONG`, or `NOAUTH` when it wants a password);
+/// returns when the port first accepted a connection.
+fn wait_until_ready(port: u16, limit: Duration) -> Instant {
     let deadline = Instant::now() + limit;
+    let mut accepted = None;
     while Instant::now() < deadline {
         if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let accepted = *accepted.get_or_insert_with(Instant::now);
             let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
             if stream.write_all(b"PING\r\n").is_ok() {
                 let mut buf = [0u8; 16];
-                if matches!(stream.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG")) {
-                    return;
+                if matches!(stream.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG") || buf[..n].starts_with(b"-NOAUTH"))
+                {
+                    return accepted;
                 }
             }
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
     }
     panic!("redis-server on port {port} did not answer PING within {limit:?}");
 }

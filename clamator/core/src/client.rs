@@ -101,9 +101,18 @@ impl<C: RpcClient + ?Sized> RpcClient for Arc<C> {
 }
 
 /// Validates and encodes `params`: nothing is sent when this fails.
+///
+/// A non-finite float (`inf`, `NaN`) is refused with
+/// [`ProtocolError::ParamsNotSerializable`]: JSON cannot represent it, and `serde_json` would
+/// silently send `null` instead.
 pub fn encode_params<P: Serialize + Validate>(params: &P) -> Result<Value, Error> {
     validate(params).map_err(ProtocolError::InvalidParams)?;
-    serde_json::to_value(params).map_err(|e| ProtocolError::ParamsNotSerializable(e).into())
+    let value = serde_json::to_value(params).map_err(ProtocolError::ParamsNotSerializable)?;
+    if let Some(found) = crate::finite::check(params, &value) {
+        let error = <serde_json::Error as serde::ser::Error>::custom(found.message());
+        return Err(ProtocolError::ParamsNotSerializable(error).into());
+    }
+    Ok(value)
 }
 
 /// Decodes and validates a result; a mismatch is a [`ProtocolError`], never a panic.
@@ -224,14 +233,16 @@ impl ClientCore {
     }
 
     /// Waits for `reply` until the timeout or until the client stops, and turns the reply
-    /// into the caller's result.
-    pub async fn await_reply<F>(&self, reply: F, timeout: Duration) -> Result<Value, Error>
+    /// into the caller's result. `reply` fails with whatever the transport knows (a
+    /// [`TransportError`], or a [`ProtocolError`] for a malformed reply).
+    pub async fn await_reply<F, E>(&self, reply: F, timeout: Duration) -> Result<Value, Error>
     where
-        F: Future<Output = Result<Response, TransportError>>,
+        F: Future<Output = Result<Response, E>>,
+        E: Into<Error>,
     {
         tokio::select! {
             biased;
-            reply = reply => match reply?.outcome {
+            reply = reply => match reply.map_err(Into::into)?.outcome {
                 Ok(result) => Ok(result),
                 Err(error) => Err(Error::Rpc(error)),
             },

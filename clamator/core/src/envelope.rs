@@ -234,10 +234,10 @@ impl Envelope {
             Ok(value) => Self::from_value(value),
             Err(e) => {
                 // The document may still be well-formed JSON whose only fault is a number
-                // out of range (`1e400`): read the id alone, so the caller can be answered.
+                // out of range (`1e400`), or the `Infinity`/`NaN` Python's `json` writes: read
+                // the id alone, so the caller can be answered (or a waiting call failed).
                 let mut error = EnvelopeError::parse(e);
-                error.id =
-                    serde_json::from_slice::<IdProbe>(bytes).ok().and_then(|p| p.id).as_ref().and_then(Id::from_value);
+                error.id = probe_id(bytes);
                 Err(error)
             }
         }
@@ -300,6 +300,46 @@ impl Envelope {
 struct IdProbe {
     #[serde(default)]
     id: Option<Value>,
+}
+
+/// The id of a document that does not parse, when it can still be read: directly, or once
+/// the non-JSON tokens `NaN`, `Infinity` and `-Infinity` (outside strings) are read as `null`.
+fn probe_id(bytes: &[u8]) -> Option<Id> {
+    let probe = |b: &[u8]| serde_json::from_slice::<IdProbe>(b).ok().and_then(|p| p.id);
+    let id = probe(bytes).or_else(|| probe(&non_finite_as_null(bytes)?))?;
+    Id::from_value(&id)
+}
+
+/// `bytes` with `NaN`, `Infinity` and `-Infinity` outside strings replaced by `null`;
+/// `None` when there is none.
+fn non_finite_as_null(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let (mut in_string, mut escaped, mut replaced) = (false, false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else {
+            let token = [&b"-Infinity"[..], b"Infinity", b"NaN"].into_iter().find(|t| bytes[i..].starts_with(t));
+            if let Some(token) = token {
+                out.extend_from_slice(b"null");
+                i += token.len();
+                replaced = true;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    replaced.then_some(out)
 }
 
 fn parse_error_object(error: Value) -> Option<RpcError> {

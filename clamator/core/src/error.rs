@@ -38,7 +38,8 @@ pub mod codes {
 ///
 /// let err = RpcError::new(-32000, "division by zero").with_data(json!({ "a": 1.0 }));
 /// assert_eq!(err.code, -32000);
-/// assert_eq!(err.to_string(), "RPC error -32000: division by zero");
+/// assert_eq!(err.to_string(), r#"RPC error -32000: division by zero: {"a":1.0}"#);
+/// assert_eq!(RpcError::new(-32601, "Method not found").to_string(), "RPC error -32601: Method not found");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RpcError {
@@ -95,9 +96,28 @@ impl RpcError {
     }
 }
 
+/// The longest rendering of `data` that [`RpcError`]'s `Display` writes, in bytes; longer
+/// data is cut (at a character boundary) and marked with `…`.
+const DISPLAY_DATA_LIMIT: usize = 512;
+
 impl fmt::Display for RpcError {
+    /// `RPC error <code>: <message>`, then `: <data as compact JSON>` when there is data
+    /// (cut after about 512 bytes).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RPC error {}: {}", self.code, self.message)
+        write!(f, "RPC error {}: {}", self.code, self.message)?;
+        if let Some(data) = &self.data {
+            let text = data.to_string();
+            if text.len() <= DISPLAY_DATA_LIMIT {
+                write!(f, ": {text}")?;
+            } else {
+                let mut end = DISPLAY_DATA_LIMIT;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                write!(f, ": {}… ({} bytes)", &text[..end], text.len())?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -127,14 +147,26 @@ pub enum ProtocolError {
     InvalidResult(Vec<FieldError>),
 }
 
-/// A failure of the transport: nothing was answered.
+/// A failure of the transport: no answer arrived.
+///
+/// The variants say what is known about the request, so that a caller can decide whether a
+/// retry could run it twice:
+///
+/// | variant | was the request written? | retry |
+/// |---|---|---|
+/// | [`NotSent`](Self::NotSent), [`Connection`](Self::Connection) | no | safe ([`is_retry_safe`](Self::is_retry_safe)) |
+/// | [`NotStarted`](Self::NotStarted), [`PayloadTooLarge`](Self::PayloadTooLarge) | no | pointless until the cause is fixed |
+/// | [`OutcomeUnknown`](Self::OutcomeUnknown) | maybe | only if the method is idempotent |
+/// | [`Timeout`](Self::Timeout) | yes | only if the method is idempotent |
+/// | [`Stopped`](Self::Stopped) | maybe (if it was pending) | only if the method is idempotent |
 ///
 /// A timeout and "nobody is serving this service" are the same error over a queue: the
 /// request waits in the stream until a server takes it or the caller gives up.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
-    /// No reply within the call's timeout.
+    /// The request was written and no reply came within the call's timeout. It may still
+    /// run later, or may already have run: retry only an idempotent method.
     #[error("call timeout")]
     Timeout,
     /// The transport was stopped while the call was pending, or before it was made.
@@ -143,9 +175,30 @@ pub enum TransportError {
     /// The transport has not been started.
     #[error("transport not started")]
     NotStarted,
-    /// The connection to the broker failed.
-    #[error("connection error: {message}")]
+    /// The connection to the broker could not be set up (at `start`). Nothing was sent.
+    #[error("connection error: {message}{}", source_suffix(source))]
     Connection {
+        /// What failed.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The request was certainly not written: the connection could not be established, or
+    /// the broker refused the write. Nothing ran, so the call is safe to retry, for any method.
+    #[error("request not sent: {message}{}", source_suffix(source))]
+    NotSent {
+        /// What failed.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The request may have been written, and its outcome is unknown: the connection broke
+    /// while the write was in flight. It may run (or have run) without its reply reaching
+    /// this caller: retry only an idempotent method.
+    #[error("outcome unknown: {message}{}", source_suffix(source))]
+    OutcomeUnknown {
         /// What failed.
         message: String,
         /// The underlying error, when there is one.
@@ -162,10 +215,40 @@ pub enum TransportError {
     },
 }
 
+/// `": <source>"` when there is a source: the cause belongs in the message, not only in
+/// `Debug`.
+fn source_suffix(source: &Option<Box<dyn std::error::Error + Send + Sync>>) -> String {
+    source.as_ref().map(|s| format!(": {s}")).unwrap_or_default()
+}
+
 impl TransportError {
     /// A [`TransportError::Connection`] wrapping `source`.
     pub fn connection(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Connection { message: message.into(), source: Some(Box::new(source)) }
+    }
+
+    /// A [`TransportError::NotSent`] wrapping `source`.
+    pub fn not_sent(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::NotSent { message: message.into(), source: Some(Box::new(source)) }
+    }
+
+    /// A [`TransportError::OutcomeUnknown`] wrapping `source`.
+    pub fn outcome_unknown(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::OutcomeUnknown { message: message.into(), source: Some(Box::new(source)) }
+    }
+
+    /// `true` when the request certainly never reached the broker and the failure may pass
+    /// ([`NotSent`](Self::NotSent), [`Connection`](Self::Connection)): retrying cannot run
+    /// the call twice, whatever the method.
+    pub fn is_retry_safe(&self) -> bool {
+        matches!(self, Self::NotSent { .. } | Self::Connection { .. })
+    }
+
+    /// `true` when the request may have run although no reply arrived
+    /// ([`OutcomeUnknown`](Self::OutcomeUnknown), [`Timeout`](Self::Timeout)): retry only
+    /// an idempotent method.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::OutcomeUnknown { .. } | Self::Timeout)
     }
 }
 
@@ -212,6 +295,19 @@ impl Error {
     /// `true` for [`TransportError::Timeout`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Transport(TransportError::Timeout))
+    }
+
+    /// `true` when the call certainly did not run and retrying may succeed: see
+    /// [`TransportError::is_retry_safe`]. Server errors ([`Error::Rpc`]) and protocol errors
+    /// are never retry-safe in this sense (a retry gets the same answer).
+    pub fn is_retry_safe(&self) -> bool {
+        matches!(self, Error::Transport(e) if e.is_retry_safe())
+    }
+
+    /// `true` when the call may have run although no reply arrived: see
+    /// [`TransportError::is_outcome_unknown`].
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::Transport(e) if e.is_outcome_unknown())
     }
 }
 

@@ -10,6 +10,7 @@ mod client;
 mod contract;
 mod envelope;
 mod error;
+mod finite;
 mod lifecycle;
 mod names;
 mod request;

@@ -29,7 +29,8 @@ pub type Handler = Arc<dyn Fn(Value) -> HandlerFuture + Send + Sync>;
 
 /// Wraps a typed async function as a [`Handler`]: params are deserialized and validated
 /// (`-32602` with `data.errors` on failure), the function runs, its result is validated
-/// (`-32603 Result validation failed`) and serialized.
+/// (`-32603 Result validation failed`, also for a non-finite float, which JSON cannot
+/// represent) and serialized.
 pub fn typed_method<P, R, F, Fut>(f: F) -> Handler
 where
     P: DeserializeOwned + Validate + Send + 'static,
@@ -74,9 +75,18 @@ fn decode_params<P: DeserializeOwned + Validate>(params: Value) -> Result<P, Rpc
     decode_and_validate::<P>(params).map_err(|errors| RpcError::invalid_params(&errors))
 }
 
+/// Validates and serializes a handler's result. A non-finite float (`inf`, `NaN`), which
+/// JSON cannot hold and `serde_json` would write as `null`, is a `-32603 Result validation
+/// failed` error whose `data.errors` names the field (`type` `finite_number`): the caller
+/// never receives a `null` the handler did not return.
 fn encode_result<R: Serialize + Validate>(result: &R) -> Result<Value, RpcError> {
     validate(result).map_err(|errors| RpcError::result_validation_failed(&errors))?;
-    serde_json::to_value(result).map_err(|e| RpcError::internal("SerializationError", e.to_string()))
+    let value = serde_json::to_value(result).map_err(|e| RpcError::internal("SerializationError", e.to_string()))?;
+    if let Some(found) = crate::finite::check(result, &value) {
+        let error = FieldError::new(found.loc.clone(), found.message(), "finite_number");
+        return Err(RpcError::result_validation_failed(&[error]));
+    }
+    Ok(value)
 }
 
 struct MethodEntry {

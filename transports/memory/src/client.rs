@@ -91,7 +91,8 @@ impl RpcClient for MemoryRpcClient {
         let call = core.prepare(service, method, params, Some(id.clone()))?;
         let hosted = match self.inner.bus.lookup(service) {
             Some(hosted) if hosted.server.is_started() => hosted,
-            _ => return Err(RpcError::method_not_found().into()),
+            Some(_) => return Err(not_running(service).into()),
+            None => return Err(RpcError::method_not_found().into()),
         };
         let (tx, rx) = oneshot::channel::<Response>();
         hosted.spawn(call, Some(tx));
@@ -104,8 +105,18 @@ impl RpcClient for MemoryRpcClient {
         let call = self.inner.core.prepare(service, method, params, None)?;
         match self.inner.bus.lookup(service) {
             Some(hosted) if hosted.server.is_started() => hosted.spawn(call, None),
-            _ => tracing::debug!(service, method, "notification for a service nobody serves dropped"),
+            Some(_) => return Err(not_running(service).into()),
+            None => tracing::debug!(service, method, "notification for a service nobody serves dropped"),
         }
         Ok(())
+    }
+}
+
+/// The error for a service whose server is registered on the bus but not running: nothing
+/// ran, and the call can be made again once the server has started.
+fn not_running(service: &str) -> TransportError {
+    TransportError::NotSent {
+        message: format!("service \"{service}\" is registered on the memory bus but its server has not been started"),
+        source: None,
     }
 }

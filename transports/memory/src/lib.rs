@@ -11,7 +11,12 @@
 //! - `start` and `stop` are idempotent; `start` after `stop` is an error;
 //! - calls before `start` or after `stop` fail; `stop` fails pending calls with
 //!   `transport stopped`;
-//! - a call to a service nobody serves gets `-32601 Method not found`.
+//! - a call to a service nobody serves gets `-32601 Method not found`;
+//! - a call (or notification) to a service whose server is registered but not started
+//!   fails with [`TransportError::NotSent`](clamator_core::TransportError::NotSent)
+//!   ("service \"arith\" is registered on the memory bus but its server has not been
+//!   started"): nothing ran, and it is not the service that is unknown. Over Redis the same
+//!   call would wait in the stream for the server; on the bus there is no queue to wait in.
 #![warn(missing_docs)]
 
 mod bus;

@@ -30,7 +30,14 @@ async fn registered_but_not_started_is_not_served() {
     let client = MemoryRpcClient::new(&bus);
     client.start().await.unwrap();
     let err = client.call_value("arith", "add", json!({"a": 1, "b": 2}), CallOptions::default()).await.unwrap_err();
-    assert_eq!(err.as_rpc().map(|e| e.code), Some(-32601));
+    assert!(matches!(err, Error::Transport(TransportError::NotSent { .. })), "{err:?}");
+    assert!(err.is_retry_safe());
+    assert_eq!(
+        err.to_string(),
+        "transport error: request not sent: service \"arith\" is registered on the memory bus but its server has not been started"
+    );
+    let err = client.notify_value("arith", "record", json!({"seq": 1})).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(TransportError::NotSent { .. })), "{err:?}");
     server.start().await.unwrap();
     let ok = client.call_value("arith", "add", json!({"a": 1, "b": 2}), CallOptions::default()).await.unwrap();
     assert_eq!(ok, json!({"sum": 3.0}));
@@ -111,4 +118,28 @@ async fn default_timeout_applies_and_per_call_override_wins() {
     assert!(err.is_timeout());
     let ok = client.call_value("arith", "slowAdd", params, CallOptions::timeout(Duration::from_secs(5))).await;
     assert_eq!(ok.unwrap(), json!({"sum": 2.0}));
+}
+
+#[tokio::test]
+async fn an_overflowing_result_is_an_error_never_null() {
+    let bus = MemoryBus::new();
+    let server = MemoryRpcServer::new(&bus);
+    server.register_service(ArithServer::new(Calculator::default())).unwrap();
+    server.start().await.unwrap();
+    let client = MemoryRpcClient::new(&bus);
+    client.start().await.unwrap();
+    let arith = ArithClient::new(client.clone());
+    let err = arith.add(AddParams { a: f64::MAX, b: f64::MAX }).await.unwrap_err();
+    let rpc = err.as_rpc().expect("an RPC error");
+    assert_eq!((rpc.code, rpc.message.as_str()), (-32603, "Result validation failed"));
+    let errors = rpc.validation_errors().unwrap();
+    assert_eq!((errors[0].path(), errors[0].kind.as_str()), ("sum".to_owned(), "finite_number"));
+    // The raw view agrees: no `{"sum": null}` ever reaches the caller.
+    let raw = client.call_value("arith", "add", json!({"a": f64::MAX, "b": f64::MAX}), CallOptions::default()).await;
+    assert_eq!(raw.unwrap_err().as_rpc().map(|e| e.code), Some(-32603));
+    // Params with a non-finite float never leave the client.
+    let err = arith.add(AddParams { a: f64::INFINITY, b: 1.0 }).await.unwrap_err();
+    assert!(matches!(err, Error::Protocol(clamator::ProtocolError::ParamsNotSerializable(_))), "{err:?}");
+    client.stop().await;
+    server.stop().await;
 }

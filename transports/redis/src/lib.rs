@@ -32,7 +32,7 @@ pub mod delivery {}
 #[doc = include_str!("../../../docs/wire-extensions.md")]
 pub mod wire_extensions {}
 
-pub use client::{RedisClientBuilder, RedisRpcClient};
+pub use client::{RedisClientBuilder, RedisRpcClient, DEFAULT_REPLY_TTL};
 pub use connection::DEFAULT_URL;
 pub use dead_letter::{DeadLetter, DeadLetters, DEAD_LETTERED};
 pub use keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, reply_stream};

@@ -254,3 +254,94 @@ async fn dead_consumers_are_swept_live_and_pending_ones_kept() {
         "stop deletes its own consumer"
     );
 }
+
+/// The child-process client of the reply-stream test; runs only when spawned by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "spawned as a child process by a_killed_clients_reply_stream_expires"]
+async fn footprint_child_client() {
+    let (Ok(url), Ok(prefix)) = (std::env::var("CHILD_URL"), std::env::var("CHILD_PREFIX")) else { return };
+    let client = RedisRpcClient::builder(prefix)
+        .url(url)
+        .instance_id("doomed")
+        .reply_ttl(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    client.start().await.unwrap();
+    let jobs = JobsClient::new(client.clone());
+    jobs.run(JobParams { key: "first".into(), sleep_ms: 0, abort: false }).await.unwrap();
+    // Slow calls still running on the server when this process is killed.
+    let slow: Vec<_> = (0..3)
+        .map(|i| {
+            let jobs = jobs.clone();
+            tokio::spawn(
+                async move { jobs.run(JobParams { key: format!("late-{i}"), sleep_ms: 1000, abort: false }).await },
+            )
+        })
+        .collect();
+    println!("CALLED");
+    for call in slow {
+        let _ = call.await;
+    }
+    tokio::time::sleep(Duration::from_secs(60)).await;
+}
+
+/// A client killed with SIGKILL while its calls run: the late replies still land, its reply
+/// stream carries a TTL and expires, and the servers keep serving other clients.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_clients_reply_stream_expires() {
+    let redis = RedisServer::start();
+    let prefix = unique_prefix("dead-client");
+    let log = ExecutionLog::default();
+    let server = RedisRpcServer::builder(&prefix).url(redis.url()).concurrency(4).build().unwrap();
+    server.register_service(JobsServer::new(JobRunner { log: log.clone() })).unwrap();
+    server.start().await.unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "footprint_child_client", "--nocapture"])
+        .env("CHILD_URL", redis.url())
+        .env("CHILD_PREFIX", &prefix)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("CALLED") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "the child client exited early");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while log.counts().len() < 4 {
+        assert!(Instant::now() < deadline, "the slow calls never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL while its three slow calls run
+    child.wait().unwrap();
+
+    let reply_stream = format!("{prefix}:replies:doomed");
+    let mut conn = raw(&redis).await;
+    // The late replies are written (the handlers finish) and carry the TTL refresh.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while xlen(&mut conn, &reply_stream).await < 4 {
+        assert!(Instant::now() < deadline, "late replies never written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ttl: i64 = redis::cmd("PTTL").arg(&reply_stream).query_async(&mut conn).await.unwrap();
+    assert!(ttl > 0 && ttl <= 3000, "the reply stream has a TTL: {ttl}");
+    // Other clients are served meanwhile.
+    let client = RedisRpcClient::builder(&prefix).url(redis.url()).build().unwrap();
+    client.start().await.unwrap();
+    let jobs = JobsClient::new(client.clone());
+    assert_eq!(jobs.run(JobParams { key: "other".into(), sleep_ms: 0, abort: false }).await.unwrap().key, "other");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let exists: i64 = redis::cmd("EXISTS").arg(&reply_stream).query_async(&mut conn).await.unwrap();
+        if exists == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the dead client's reply stream never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(log.counts().len(), 5, "every call ran once: {:?}", log.counts());
+    client.stop().await;
+    server.stop().await;
+}

@@ -1,27 +1,33 @@
 //! The Redis client: sends requests to `P:cmds:<service>` and reads replies from its own
-//! `P:replies:<instance id>` stream.
+//! `P:replies:<instance id>` stream (the reply loop is in [`reply`]).
+
+mod reply;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clamator_core::{
-    CallOptions, ClientCore, Envelope, Error, Id, Response, RpcClient, State, TransportError, DEFAULT_TIMEOUT,
-};
+use clamator_core::{CallOptions, ClientCore, Error, Id, Response, RpcClient, State, TransportError, DEFAULT_TIMEOUT};
 use redis::aio::ConnectionManager;
 use redis::Client;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::connection::{is_connection_error, sleep_or_stop, Backoff, Source};
-use crate::entry::read_reply;
+use crate::connection::{query, Failure, Source};
 use crate::keys::{command_stream, reply_stream};
 use crate::DEFAULT_MAX_PAYLOAD;
 
-const BLOCK: Duration = Duration::from_millis(1000);
+/// How long a reply stream lives without its client refreshing it: 10 minutes.
+///
+/// A started client renews the TTL (`PEXPIRE`) every third of it, so the stream of a client
+/// that died without `stop` (killed, crashed) disappears from Redis after at most this long.
+pub const DEFAULT_REPLY_TTL: Duration = Duration::from_secs(600);
 
-type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Response, TransportError>>>>;
+/// The shortest reply TTL accepted; shorter values are raised to it.
+const MIN_REPLY_TTL: Duration = Duration::from_secs(3);
+
+type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Response, Error>>>>;
 
 /// Builds a [`RedisRpcClient`]; see [`RedisRpcClient::builder`].
 #[derive(Clone)]
@@ -34,6 +40,7 @@ pub struct RedisClientBuilder {
     instance_id: Option<String>,
     default_timeout: Duration,
     max_payload: usize,
+    reply_ttl: Duration,
 }
 
 impl RedisClientBuilder {
@@ -49,9 +56,12 @@ impl RedisClientBuilder {
         self
     }
 
-    /// An existing connection for the client's commands (`XADD`, `DEL`). It is never closed
-    /// by [`RedisRpcClient::stop`]. The reply reader still opens a connection of its own
-    /// (from the URL or client), because a blocking read would stall a shared connection.
+    /// An existing connection for the client's commands (`XADD`, `PEXPIRE`, `DEL`). It is
+    /// never closed by [`RedisRpcClient::stop`]. The reply reader still opens a connection of
+    /// its own (from the URL or client), because a blocking read would stall a shared
+    /// connection. Its reconnection settings stay the caller's; a command that finds its
+    /// connection refused is still run once more, so a kept failure from an outage does
+    /// not fail the first call after it.
     pub fn connection(mut self, connection: ConnectionManager) -> Self {
         self.connection = Some(connection);
         self
@@ -76,6 +86,15 @@ impl RedisClientBuilder {
         self
     }
 
+    /// How long the reply stream lives without being refreshed (default
+    /// [`DEFAULT_REPLY_TTL`], at least 3 s). While started, the client renews it every third
+    /// of the TTL; each request also carries it (field `reply-ttl-ms`) so that a server can
+    /// renew it when it replies. `stop` still deletes the stream at once.
+    pub fn reply_ttl(mut self, ttl: Duration) -> Self {
+        self.reply_ttl = ttl.max(MIN_REPLY_TTL);
+        self
+    }
+
     /// Builds the client (no connection is made before [`RedisRpcClient::start`]).
     pub fn build(self) -> Result<RedisRpcClient, TransportError> {
         let source = Source::resolve(self.url, self.client, self.connection)?;
@@ -91,6 +110,7 @@ impl RedisClientBuilder {
             reader: Mutex::new(None),
             start_lock: tokio::sync::Mutex::new(()),
             max_payload: self.max_payload,
+            reply_ttl: self.reply_ttl,
         };
         Ok(RedisRpcClient { inner: Arc::new(inner) })
     }
@@ -107,6 +127,7 @@ struct Inner {
     reader: Mutex<Option<JoinHandle<()>>>,
     start_lock: tokio::sync::Mutex<()>,
     max_payload: usize,
+    reply_ttl: Duration,
 }
 
 /// A clamator client over Redis Streams. Cloning is cheap; one client backs any number of
@@ -165,6 +186,7 @@ impl RedisRpcClient {
             instance_id: None,
             default_timeout: DEFAULT_TIMEOUT,
             max_payload: DEFAULT_MAX_PAYLOAD,
+            reply_ttl: DEFAULT_REPLY_TTL,
         }
     }
 
@@ -183,9 +205,16 @@ impl RedisRpcClient {
         self.inner.core.state()
     }
 
-    /// Connects and starts the reply reader. Idempotent; fails with `transport stopped`
-    /// after `stop`, and with a connection error when Redis cannot be reached (the client
-    /// then stays idle and `start` can be tried again).
+    /// The reply stream's TTL (see [`RedisClientBuilder::reply_ttl`]).
+    pub fn reply_ttl(&self) -> Duration {
+        self.inner.reply_ttl
+    }
+
+    /// Connects, checks the connection (a `PING`, which needs authentication: a missing or
+    /// wrong password fails here, naming `NOAUTH` or `WRONGPASS`) and starts the reply
+    /// reader. Idempotent; fails with `transport stopped` after `stop`, and with
+    /// [`TransportError::Connection`] when Redis cannot be reached or refuses the
+    /// connection (the client then stays idle and `start` can be tried again).
     pub async fn start(&self) -> Result<(), TransportError> {
         let _guard = self.inner.start_lock.lock().await;
         match self.state() {
@@ -217,16 +246,16 @@ impl RedisRpcClient {
         if let Some(mut commands) = commands {
             let mut del_cmd = redis::cmd("DEL");
             del_cmd.arg(&self.inner.reply_stream);
-            let del = del_cmd.query_async::<()>(&mut commands);
+            let del = query::<()>(&mut commands, &del_cmd);
             if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(2), del).await {
-                tracing::warn!(error = %e, stream = %self.inner.reply_stream, "could not delete the reply stream");
+                let e = e.into_error();
+                tracing::warn!(error = %e, stream = %self.inner.reply_stream, "could not delete the reply stream (it expires on its own)");
             }
         }
     }
 
     fn commands(&self) -> Result<ConnectionManager, TransportError> {
-        let guard = self.inner.commands.lock().unwrap_or_else(|e| e.into_inner());
-        guard.clone().ok_or(TransportError::Stopped)
+        self.inner.commands()
     }
 
     fn check_size(&self, envelope: &str) -> Result<(), TransportError> {
@@ -238,97 +267,21 @@ impl RedisRpcClient {
 }
 
 impl Inner {
-    /// Reads replies until stop; reconnects with backoff. When the connection is lost, calls
-    /// in flight fail at once with a connection error: their requests may be gone with it.
-    async fn reply_loop(self: Arc<Self>) {
-        let stop = self.core.stop_token().clone();
-        let mut backoff = Backoff::new();
-        let mut connection: Option<ConnectionManager> = None;
-        let mut last_id = "0".to_owned();
-        while !stop.is_cancelled() {
-            let conn = match &mut connection {
-                Some(conn) => conn,
-                None => match self.source.blocking(BLOCK).await {
-                    Ok(conn) => connection.insert(conn),
-                    Err(e) => {
-                        self.fail_pending("connection to Redis lost");
-                        tracing::error!(error = %e, "reply reader cannot connect; retrying");
-                        sleep_or_stop(backoff.next_delay(), &stop).await;
-                        continue;
-                    }
-                },
-            };
-            let mut read_cmd = redis::cmd("XREAD");
-            read_cmd
-                .arg("COUNT")
-                .arg(512)
-                .arg("BLOCK")
-                .arg(BLOCK.as_millis() as u64)
-                .arg("STREAMS")
-                .arg(&self.reply_stream)
-                .arg(&last_id);
-            let read = read_cmd.query_async::<redis::Value>(conn);
-            let result = tokio::select! {
-                () = stop.cancelled() => break,
-                result = read => result,
-            };
-            match result {
-                Ok(value) => {
-                    backoff.reset();
-                    for entry in read_reply(value) {
-                        last_id.clone_from(&entry.id);
-                        self.deliver(entry.field("envelope"));
-                    }
-                }
-                Err(e) => {
-                    if is_connection_error(&e) {
-                        self.fail_pending("connection to Redis lost");
-                    }
-                    tracing::error!(error = %e, "reply reader failed; retrying");
-                    sleep_or_stop(backoff.next_delay(), &stop).await;
-                }
-            }
-        }
-    }
-
-    fn deliver(&self, envelope: Option<&[u8]>) {
-        let Some(bytes) = envelope else {
-            tracing::warn!(stream = %self.reply_stream, "reply without an envelope dropped");
-            return;
-        };
-        let response = match Envelope::parse(bytes) {
-            Ok(Envelope::Response(response)) => response,
-            Ok(Envelope::Call(_)) => {
-                tracing::warn!(stream = %self.reply_stream, "a call on the reply stream dropped");
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(stream = %self.reply_stream, error = %e, "malformed reply dropped");
-                return;
-            }
-        };
-        let Some(id) = response.id.as_ref().map(ToString::to_string) else {
-            tracing::warn!(stream = %self.reply_stream, "reply without an id dropped");
-            return;
-        };
-        let waiter = self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-        match waiter {
-            Some(tx) => {
-                let _ = tx.send(Ok(response));
-            }
-            None => tracing::debug!(%id, "reply for an unknown or expired call dropped"),
-        }
-    }
-
-    fn fail_pending(&self, message: &str) {
-        let drained: Vec<_> = self.pending.lock().unwrap_or_else(|e| e.into_inner()).drain().collect();
-        for (_, tx) in drained {
-            let _ = tx.send(Err(TransportError::Connection { message: message.to_owned(), source: None }));
-        }
+    fn commands(&self) -> Result<ConnectionManager, TransportError> {
+        let guard = self.commands.lock().unwrap_or_else(|e| e.into_inner());
+        guard.clone().ok_or(TransportError::Stopped)
     }
 }
 
 impl RpcClient for RedisRpcClient {
+    /// Sends the request and waits for its reply.
+    ///
+    /// The entry carries the 0.1.9 fields `type`, `envelope`, `reply-to`, then `timeout-ms`
+    /// (this call's timeout) and `reply-ttl-ms` (the reply stream's TTL), which 0.1.9 servers
+    /// ignore. When the `XADD` fails, the error says whether the request was written
+    /// ([`TransportError::NotSent`]: certainly not). When the connection broke while the
+    /// `XADD` was in flight, the request may be in Redis: the call keeps waiting for a reply
+    /// and, if none comes within the timeout, fails with [`TransportError::OutcomeUnknown`].
     async fn call_value<'a>(
         &'a self,
         service: &'a str,
@@ -341,43 +294,65 @@ impl RpcClient for RedisRpcClient {
         let call = core.prepare(service, method, params, Some(Id::String(id.clone())))?;
         let envelope = call.to_json();
         self.check_size(&envelope)?;
+        let timeout = core.timeout_for(options);
         let mut connection = self.commands()?;
+        // Registered before the XADD: the reply may arrive before the XADD returns.
         let (tx, rx) = oneshot::channel();
         self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), tx);
         let _guard = PendingGuard { pending: &self.inner.pending, id };
         let stream = command_stream(&self.inner.prefix, service);
-        let mut added_cmd = redis::cmd("XADD");
-        added_cmd
-            .arg(&stream)
+        let mut add = redis::cmd("XADD");
+        add.arg(&stream)
             .arg("*")
             .arg("type")
             .arg("rpc")
             .arg("envelope")
             .arg(envelope)
             .arg("reply-to")
-            .arg(&self.inner.reply_stream);
-        let added = added_cmd.query_async::<()>(&mut connection);
-        let reply = async move {
-            added.await.map_err(|e| TransportError::connection("XADD failed", e))?;
-            rx.await.map_err(|_| TransportError::Stopped)?
+            .arg(&self.inner.reply_stream)
+            .arg("timeout-ms")
+            .arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
+            .arg("reply-ttl-ms")
+            .arg(u64::try_from(self.inner.reply_ttl.as_millis()).unwrap_or(u64::MAX));
+        let uncertain: Mutex<Option<redis::RedisError>> = Mutex::new(None);
+        let reply = async {
+            match query::<()>(&mut connection, &add).await {
+                Ok(()) => {}
+                Err(Failure::MaybeSent(e)) => {
+                    tracing::warn!(error = %e, %stream, "XADD interrupted; waiting for a reply in case it was written");
+                    *uncertain.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                }
+                Err(failure) => return Err(Error::from(failure.into_transport_error(&format!("XADD to {stream}")))),
+            }
+            rx.await.map_err(|_| Error::from(TransportError::Stopped))?
         };
-        core.await_reply(reply, core.timeout_for(options)).await
+        match core.await_reply(reply, timeout).await {
+            Err(Error::Transport(TransportError::Timeout)) => {
+                match uncertain.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    Some(e) => Err(TransportError::outcome_unknown(
+                        format!("XADD to {stream} was interrupted and no reply came within {timeout:?}; the call may or may not have run"),
+                        e,
+                    )
+                    .into()),
+                    None => Err(TransportError::Timeout.into()),
+                }
+            }
+            other => other,
+        }
     }
 
+    /// Sends the notification: `type`, `envelope`, and nothing else (no reply, no deadline).
+    /// A failed `XADD` is [`TransportError::NotSent`] or [`TransportError::OutcomeUnknown`].
     async fn notify_value<'a>(&'a self, service: &'a str, method: &'a str, params: Value) -> Result<(), Error> {
         let call = self.inner.core.prepare(service, method, params, None)?;
         let envelope = call.to_json();
         self.check_size(&envelope)?;
         let mut connection = self.commands()?;
-        redis::cmd("XADD")
-            .arg(command_stream(&self.inner.prefix, service))
-            .arg("*")
-            .arg("type")
-            .arg("rpc")
-            .arg("envelope")
-            .arg(envelope)
-            .query_async::<()>(&mut connection)
+        let stream = command_stream(&self.inner.prefix, service);
+        let mut add = redis::cmd("XADD");
+        add.arg(&stream).arg("*").arg("type").arg("rpc").arg("envelope").arg(envelope);
+        query::<()>(&mut connection, &add)
             .await
-            .map_err(|e| TransportError::connection("XADD failed", e).into())
+            .map_err(|failure| failure.into_transport_error(&format!("XADD to {stream}")).into())
     }
 }

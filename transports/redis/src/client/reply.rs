@@ -1,0 +1,152 @@
+//! The reply loop: reads the client's reply stream, hands each reply to its waiting call,
+//! and keeps the stream's TTL fresh.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clamator_core::{Envelope, ProtocolError};
+use redis::aio::ConnectionManager;
+
+use super::Inner;
+use crate::connection::{query, sleep_or_stop, Backoff};
+use crate::entry::read_reply;
+
+const BLOCK: Duration = Duration::from_millis(1000);
+
+impl Inner {
+    /// Reads replies until stop.
+    ///
+    /// A connection error never fails a pending call: the loop reconnects and resumes
+    /// `XREAD` after the last id it saw, so a call whose request is in Redis completes
+    /// normally, or times out (when Redis lost the request or the reply: that is what
+    /// happened, and a timeout says so).
+    pub(super) async fn reply_loop(self: Arc<Self>) {
+        let stop = self.core.stop_token().clone();
+        let mut backoff = Backoff::new();
+        let mut connection: Option<ConnectionManager> = None;
+        let mut last_id = "0".to_owned();
+        // The TTL is set as soon as replies arrive (the stream exists from then on), again
+        // after each connection failure (Redis may have lost the key), and renewed every
+        // third of the TTL.
+        let mut ttl_set = false;
+        let mut next_refresh = Instant::now() + self.reply_ttl / 3;
+        while !stop.is_cancelled() {
+            let conn = match &mut connection {
+                Some(conn) => conn,
+                None => match self.source.blocking(BLOCK).await {
+                    Ok(conn) => connection.insert(conn),
+                    Err(e) => {
+                        tracing::error!(error = %e, "reply reader cannot connect; retrying");
+                        sleep_or_stop(backoff.next_delay(), &stop).await;
+                        continue;
+                    }
+                },
+            };
+            let mut read_cmd = redis::cmd("XREAD");
+            read_cmd
+                .arg("COUNT")
+                .arg(512)
+                .arg("BLOCK")
+                .arg(BLOCK.as_millis() as u64)
+                .arg("STREAMS")
+                .arg(&self.reply_stream)
+                .arg(&last_id);
+            let read = query::<redis::Value>(conn, &read_cmd);
+            let result = tokio::select! {
+                () = stop.cancelled() => break,
+                result = read => result,
+            };
+            match result {
+                Ok(value) => {
+                    backoff.reset();
+                    let mut received = false;
+                    for entry in read_reply(value) {
+                        last_id.clone_from(&entry.id);
+                        self.deliver(entry.field("envelope"));
+                        received = true;
+                    }
+                    if (received && !ttl_set) || Instant::now() >= next_refresh {
+                        ttl_set = self.refresh_ttl().await;
+                        next_refresh = Instant::now() + self.reply_ttl / 3;
+                    }
+                }
+                Err(failure) => {
+                    if failure.is_connection_error() {
+                        ttl_set = false;
+                        self.probe_commands();
+                    }
+                    tracing::error!(error = %failure.into_error(), "reply reader failed; retrying");
+                    sleep_or_stop(backoff.next_delay(), &stop).await;
+                }
+            }
+        }
+    }
+
+    /// `PEXPIRE <reply stream> <ttl>` (a missing key is not an error); `true` when done.
+    async fn refresh_ttl(&self) -> bool {
+        let Ok(mut conn) = self.commands() else { return false };
+        let mut cmd = redis::cmd("PEXPIRE");
+        cmd.arg(&self.reply_stream).arg(u64::try_from(self.reply_ttl.as_millis()).unwrap_or(u64::MAX));
+        match query::<i64>(&mut conn, &cmd).await {
+            Ok(set) => set == 1,
+            Err(failure) => {
+                tracing::warn!(error = %failure.into_error(), stream = %self.reply_stream, "could not renew the reply stream's TTL");
+                false
+            }
+        }
+    }
+
+    /// After the reply connection failed, the command connection most likely failed too,
+    /// unnoticed while idle: a `PING` lets its manager find out and reconnect now, so that
+    /// the next call does not hit a dead connection (and get an uncertain outcome).
+    fn probe_commands(&self) {
+        let Ok(mut conn) = self.commands() else { return };
+        tokio::spawn(async move {
+            let _ = query::<()>(&mut conn, &redis::cmd("PING")).await;
+        });
+    }
+
+    fn deliver(&self, envelope: Option<&[u8]>) {
+        let Some(bytes) = envelope else {
+            tracing::warn!(stream = %self.reply_stream, "reply without an envelope dropped");
+            return;
+        };
+        let response = match Envelope::parse(bytes) {
+            Ok(Envelope::Response(response)) => response,
+            Ok(Envelope::Call(_)) => {
+                tracing::warn!(stream = %self.reply_stream, "a call on the reply stream dropped");
+                return;
+            }
+            Err(e) => {
+                // A malformed reply whose id can be read (a 0.1.9 server writes `Infinity`
+                // for an overflowing float, which is not JSON) fails its call at once,
+                // instead of leaving it to time out.
+                let waiter = e.id.as_ref().and_then(|id| self.take_pending(&id.to_string()));
+                match waiter {
+                    Some(tx) => {
+                        let _ = tx.send(Err(ProtocolError::InvalidReply(e.to_string()).into()));
+                    }
+                    None => tracing::warn!(stream = %self.reply_stream, error = %e, "malformed reply dropped"),
+                }
+                return;
+            }
+        };
+        let Some(id) = response.id.as_ref().map(ToString::to_string) else {
+            tracing::warn!(stream = %self.reply_stream, "reply without an id dropped");
+            return;
+        };
+        match self.take_pending(&id) {
+            Some(tx) => {
+                let _ = tx.send(Ok(response));
+            }
+            None => tracing::debug!(%id, "reply for an unknown or expired call dropped"),
+        }
+    }
+
+    fn take_pending(
+        &self,
+        id: &str,
+    ) -> Option<tokio::sync::oneshot::Sender<Result<clamator_core::Response, clamator_core::Error>>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(id)
+    }
+}
