@@ -6,6 +6,7 @@ Reference peer built on the PyPI packages clamator-protocol / clamator-over-redi
 CLI and output, so the Rust test runner can drive either one interchangeably.
 
     driver.py serve  --redis-url URL --prefix P [--claim-idle-ms N] [--marker-file PATH]
+                     [--instance-id ID]
     driver.py client --redis-url URL --prefix P --scenario NAME [--run-id ID]
 
 serve:  prints exactly `READY <pid>` on stdout once the server is started, then
@@ -227,6 +228,7 @@ async def serve(args: argparse.Namespace) -> int:
     server = RedisRpcServer(
         redis_url=args.redis_url,
         key_prefix=args.prefix,
+        instance_id=args.instance_id,
         consumer_claim_idle_ms=args.claim_idle_ms,
     )
     server.register_service(ARITH, ArithService(args.marker_file))
@@ -417,6 +419,60 @@ async def sc_crash(c: RedisRpcClient, run_id: str) -> dict[str, Any]:
     )
 
 
+async def sc_patient(c: RedisRpcClient, run_id: str) -> dict[str, Any]:
+    """One call with a long timeout, for a runner that queues it before any server runs."""
+    return await outcome_of(
+        call_typed(
+            c, "arith", "slowAdd", SlowAddParams(a=1, b=2, sleepMs=50), SlowAddResult,
+            timeout_ms=60_000,
+        )
+    )
+
+
+async def sc_backlog(c: RedisRpcClient, run_id: str) -> dict[str, Any]:
+    """10 concurrent calls with a long timeout (queued before a server starts)."""
+    outs = await gather_outcomes(
+        [
+            call_typed(
+                c, "arith", "slowAdd", SlowAddParams(a=i, b=1, sleepMs=1), SlowAddResult,
+                timeout_ms=60_000,
+            )
+            for i in range(10)
+        ]
+    )
+    return {
+        "sums": [r["sum"] for ok, r in outs if ok],
+        "processIds": [r["processId"] for ok, r in outs if ok],
+        "errors": [r for ok, r in outs if not ok],
+    }
+
+
+async def sc_late_put(c: RedisRpcClient, run_id: str) -> dict[str, Any]:
+    """put(runId, "late") with a 200 ms timeout: the caller gives up when no server answers."""
+    return await outcome_of(
+        call_typed(c, "kv", "put", PutParams(key=run_id, value="late"), PutResult, timeout_ms=200)
+    )
+
+
+async def sc_get(c: RedisRpcClient, run_id: str) -> dict[str, Any]:
+    return await outcome_of(call_typed(c, "kv", "get", GetParams(key=run_id), GetResult))
+
+
+async def sc_quick_then_slow(c: RedisRpcClient, run_id: str) -> dict[str, Any]:
+    """5 sequential adds, then a 4 s slowAdd (30 s timeout)."""
+    quick = [
+        (await call_typed(c, "arith", "add", AddParams(a=i, b=i), AddResult))["sum"]
+        for i in range(5)
+    ]
+    slow = await outcome_of(
+        call_typed(
+            c, "arith", "slowAdd", SlowAddParams(a=1, b=2, sleepMs=4000), SlowAddResult,
+            timeout_ms=30_000,
+        )
+    )
+    return {"quick": quick, "slow": slow}
+
+
 async def sc_whoami(c: RedisRpcClient, run_id: str) -> dict[str, Any]:
     return await outcome_of(call_typed(c, "arith", "whoami", WhoamiParams(), WhoamiResult))
 
@@ -437,6 +493,11 @@ SCENARIOS: dict[str, Scenario] = {
     "pool": sc_pool,
     "crash": sc_crash,
     "whoami": sc_whoami,
+    "patient": sc_patient,
+    "backlog": sc_backlog,
+    "late_put": sc_late_put,
+    "get": sc_get,
+    "quick_then_slow": sc_quick_then_slow,
 }
 
 
@@ -501,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prefix", required=True)
     s.add_argument("--claim-idle-ms", type=int, default=60_000)
     s.add_argument("--marker-file", default=None)
+    s.add_argument("--instance-id", default=None)  # consumers are `<service>:<id>`
 
     c = sub.add_parser("client", help="run one scenario, print one JSON line")
     c.add_argument("--redis-url", required=True)

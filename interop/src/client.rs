@@ -25,6 +25,11 @@ pub const SCENARIOS: &[&str] = &[
     "pool",
     "crash",
     "whoami",
+    "patient",
+    "backlog",
+    "late_put",
+    "get",
+    "quick_then_slow",
 ];
 
 pub struct ClientArgs {
@@ -142,6 +147,47 @@ async fn run(c: &RedisRpcClient, scenario: &str, run_id: &str) -> Result<Value, 
                 .await,
         ),
         "whoami" => outcome(arith.whoami(WhoamiParams {}).await),
+        "patient" => outcome(
+            arith
+                .with_timeout(Duration::from_millis(60_000))
+                .slow_add(SlowAddParams { a: 1.0, b: 2.0, sleep_ms: 50 })
+                .await,
+        ),
+        "backlog" => {
+            let patient = arith.with_timeout(Duration::from_millis(60_000));
+            let outs = futures_join((0..10).map(|i| {
+                let arith = &patient;
+                async move { arith.slow_add(SlowAddParams { a: f64::from(i), b: 1.0, sleep_ms: 1 }).await }
+            }))
+            .await;
+            let ok: Vec<&SlowAddResult> = outs.iter().filter_map(|r| r.as_ref().ok()).collect();
+            let errors: Vec<Value> = outs.iter().filter_map(|r| r.as_ref().err().map(normalize_error)).collect();
+            json!({
+                "sums": ok.iter().map(|r| r.sum).collect::<Vec<_>>(),
+                "processIds": ok.iter().map(|r| r.process_id).collect::<Vec<_>>(),
+                "errors": errors,
+            })
+        }
+        "late_put" => outcome(
+            KvClient::new(c)
+                .with_timeout(Duration::from_millis(200))
+                .put(PutParams { key: run_id.to_owned(), value: "late".to_owned() })
+                .await,
+        ),
+        "get" => outcome(KvClient::new(c).get(GetParams { key: run_id.to_owned() }).await),
+        "quick_then_slow" => {
+            let mut quick = Vec::new();
+            for i in 0..5 {
+                quick.push(arith.add(AddParams { a: f64::from(i), b: f64::from(i) }).await?.sum);
+            }
+            let slow = outcome(
+                arith
+                    .with_timeout(Duration::from_millis(30_000))
+                    .slow_add(SlowAddParams { a: 1.0, b: 2.0, sleep_ms: 4000 })
+                    .await,
+            );
+            json!({ "quick": quick, "slow": slow })
+        }
         other => return Err(clamator::ProtocolError::InvalidName(format!("unknown scenario {other}")).into()),
     })
 }

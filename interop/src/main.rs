@@ -4,12 +4,19 @@
 //!
 //! ```text
 //! clamator-interop serve  --redis-url URL --prefix P [--claim-idle-ms N] [--marker-file PATH]
+//!                         [--instance-id ID] [--max-deliveries N|none] [--dead-consumer-idle-ms N]
 //! clamator-interop client --redis-url URL --prefix P --scenario NAME [--run-id ID]
 //! ```
 //!
+//! `--instance-id` names the server's consumers (`<service>:<id>`; default a UUID).
+//! `--max-deliveries` and `--dead-consumer-idle-ms` are Rust-only (the 0.1.9 server has no
+//! such settings): they set the builder options of the same names.
+//!
 //! `serve` prints exactly `READY <pid>` once started and serves until SIGTERM/SIGINT, then
-//! stops cleanly and exits 0. `client` prints exactly one line of JSON and exits 0; RPC
-//! failures are outcomes. Logs go to stderr.
+//! stops cleanly, prints `STATS <json>` (its delivery counters: `completed`, `expired`,
+//! `deadLettered`, `reclaimed`, `leasesLost`; the Python driver has none) and exits 0.
+//! `client` prints exactly one line of JSON and exits 0; RPC failures are outcomes. Logs go
+//! to stderr.
 
 mod client;
 mod contracts;
@@ -20,6 +27,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   clamator-interop serve  --redis-url URL --prefix P [--claim-idle-ms N] [--marker-file PATH]
+                          [--instance-id ID] [--max-deliveries N|none] [--dead-consumer-idle-ms N]
   clamator-interop client --redis-url URL --prefix P --scenario NAME [--run-id ID]";
 
 fn parse_flags(args: &[String], allowed: &[&str]) -> Result<HashMap<String, String>, String> {
@@ -54,16 +62,36 @@ fn parse(args: &[String]) -> Result<Command, String> {
     let (cmd, rest) = args.split_first().ok_or("missing command")?;
     match cmd.as_str() {
         "serve" => {
-            let f = parse_flags(rest, &["--redis-url", "--prefix", "--claim-idle-ms", "--marker-file"])?;
-            let claim_idle_ms = match f.get("--claim-idle-ms") {
-                Some(v) => v.parse().map_err(|e| format!("--claim-idle-ms {v}: {e}"))?,
-                None => 60_000,
+            let f = parse_flags(
+                rest,
+                &[
+                    "--redis-url",
+                    "--prefix",
+                    "--claim-idle-ms",
+                    "--marker-file",
+                    "--instance-id",
+                    "--max-deliveries",
+                    "--dead-consumer-idle-ms",
+                ],
+            )?;
+            let number = |name: &str| -> Result<Option<u64>, String> {
+                f.get(name).map(|v| v.parse().map_err(|e| format!("{name} {v}: {e}"))).transpose()
             };
+            let claim_idle_ms = number("--claim-idle-ms")?.unwrap_or(60_000);
+            let max_deliveries = match f.get("--max-deliveries").map(String::as_str) {
+                None => Some(clamator::redis::DEFAULT_MAX_DELIVERIES),
+                Some("none") => None,
+                Some(v) => Some(v.parse().map_err(|e| format!("--max-deliveries {v}: {e}"))?),
+            };
+            let dead_consumer_idle_ms = number("--dead-consumer-idle-ms")?;
             Ok(Command::Serve(serve::ServeArgs {
                 redis_url: required(&f, "--redis-url")?,
                 prefix: required(&f, "--prefix")?,
                 claim_idle_ms,
                 marker_file: f.get("--marker-file").map(Into::into),
+                instance_id: f.get("--instance-id").cloned(),
+                max_deliveries,
+                dead_consumer_idle_ms,
             }))
         }
         "client" => {

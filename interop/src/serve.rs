@@ -18,6 +18,9 @@ pub struct ServeArgs {
     pub prefix: String,
     pub claim_idle_ms: u64,
     pub marker_file: Option<PathBuf>,
+    pub instance_id: Option<String>,
+    pub max_deliveries: Option<u32>,
+    pub dead_consumer_idle_ms: Option<u64>,
 }
 
 fn write_marker(path: &PathBuf) -> std::io::Result<()> {
@@ -94,10 +97,17 @@ impl Kv for KvImpl {
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let server = RedisRpcServer::builder(args.prefix.clone())
+    let mut builder = RedisRpcServer::builder(args.prefix.clone())
         .url(args.redis_url.clone())
         .claim_idle(Duration::from_millis(args.claim_idle_ms))
-        .build()?;
+        .max_deliveries(args.max_deliveries);
+    if let Some(id) = &args.instance_id {
+        builder = builder.instance_id(id.clone());
+    }
+    if let Some(ms) = args.dead_consumer_idle_ms {
+        builder = builder.dead_consumer_idle(Duration::from_millis(ms));
+    }
+    let server = builder.build()?;
     server.register_service(ArithServer::new(ArithImpl { marker_file: args.marker_file.clone() }))?;
     server.register_service(NotificationsServer::new(NotificationsImpl::default()))?;
     server.register_service(KvServer::new(KvImpl::default()))?;
@@ -108,7 +118,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 
     server.start().await?;
     let pid = std::process::id();
-    eprintln!("rs-serve[{pid}] serving prefix={:?} claim_idle_ms={}", args.prefix, args.claim_idle_ms);
+    eprintln!(
+        "rs-serve[{pid}] serving prefix={:?} claim_idle_ms={} max_deliveries={:?} dead_consumer_idle_ms={:?}",
+        args.prefix, args.claim_idle_ms, args.max_deliveries, args.dead_consumer_idle_ms
+    );
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -122,6 +135,22 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     eprintln!("rs-serve[{pid}] signal received, stopping");
     server.stop().await;
-    eprintln!("rs-serve[{pid}] stopped");
+    let stats = server.stats();
+    eprintln!("rs-serve[{pid}] stopped: {stats:?}");
+    // What the runner accounts calls with: every entry this server completed, expired,
+    // dead-lettered or reclaimed.
+    let stats = serde_json::json!({
+        "completed": stats.completed,
+        "expired": stats.expired,
+        "deadLettered": stats.dead_lettered,
+        "reclaimed": stats.reclaimed,
+        "leasesLost": stats.leases_lost,
+    });
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "STATS {stats}")?;
+        out.flush()?;
+    }
     Ok(())
 }

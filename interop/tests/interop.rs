@@ -6,17 +6,14 @@
 //! - `crash_rust_server_python_reclaims` / `crash_python_server_rust_reclaims`: server A is
 //!   SIGKILLed mid-call, server B (the other language) reclaims the entry via XAUTOCLAIM.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::sync::OnceLock;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use clamator_test_support::redis_server::RedisServer;
 use clamator_test_support::unique_prefix;
-use serde_json::Value;
+use common::*;
+use serde_json::{json, Value};
 
 /// The same text as `UNICODE_TEXT` in `driver.py` and `src/contracts.rs`.
 const UNICODE_TEXT: &str =
@@ -37,224 +34,6 @@ const SCENARIOS: &[&str] = &[
     "ordering",
     "whoami",
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    Rust,
-    Python,
-}
-
-impl Lang {
-    fn name(self) -> &'static str {
-        match self {
-            Lang::Rust => "rust",
-            Lang::Python => "python",
-        }
-    }
-
-    fn command(self) -> Command {
-        match self {
-            Lang::Rust => Command::new(env!("CARGO_BIN_EXE_clamator-interop")),
-            Lang::Python => {
-                let mut c = Command::new(python());
-                c.arg(interop_dir().join("py").join("driver.py"));
-                c
-            }
-        }
-    }
-}
-
-fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `interop/.venv/bin/python`, creating the venv (once per test binary) when it is missing.
-fn python() -> PathBuf {
-    static PY: OnceLock<PathBuf> = OnceLock::new();
-    PY.get_or_init(|| {
-        let venv = interop_dir().join(".venv");
-        let py = venv.join("bin").join("python");
-        if !py.exists() {
-            eprintln!("# creating {}", venv.display());
-            let status = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().unwrap_or_else(|e| {
-                panic!("python3 is required for the interop suite and could not be run ({e}): install Python 3.11+ with the venv module")
-            });
-            assert!(status.success(), "python3 -m venv {} failed: {status}", venv.display());
-            let status = Command::new(venv.join("bin").join("pip"))
-                .args(["install", "-q", "-r"])
-                .arg(interop_dir().join("requirements.txt"))
-                .status()
-                .expect("run pip");
-            assert!(status.success(), "pip install -r interop/requirements.txt failed: {status}");
-        }
-        py
-    })
-    .clone()
-}
-
-/// A scratch directory for one test's logs and markers; removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("clamator-interop-{test}-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("create scratch dir");
-        Self(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        } else {
-            eprintln!("# logs kept in {}", self.0.display());
-        }
-    }
-}
-
-fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
-}
-
-fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Some(status);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A child process that is SIGKILLed and reaped on drop (so a failed assertion leaks nothing).
-struct Proc {
-    name: String,
-    child: Child,
-    stderr: PathBuf,
-}
-
-impl Proc {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// A `serve` process that printed `READY <pid>`.
-struct Server {
-    lang: Lang,
-    proc: Proc,
-}
-
-impl Server {
-    fn start(lang: Lang, url: &str, prefix: &str, scratch: &Scratch, name: &str, extra: &[&str]) -> Self {
-        let stderr = scratch.path(&format!("{name}.err"));
-        let mut child = lang
-            .command()
-            .args(["serve", "--redis-url", url, "--prefix", prefix])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(File::create(&stderr).expect("server stderr file"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} server {name}: {e}", lang.name()));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let proc = Proc { name: format!("{} server {name}", lang.name()), child, stderr };
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Keep draining so the server never blocks on a full pipe.
-                    continue;
-                }
-            }
-        });
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) if line == format!("READY {}", proc.pid()) => {}
-            Ok(line) => {
-                panic!("{}: expected `READY {}`, got {line:?}\nstderr:\n{}", proc.name, proc.pid(), proc.stderr())
-            }
-            Err(_) => panic!("{} did not print READY within 20 s\nstderr:\n{}", proc.name, proc.stderr()),
-        }
-        Self { lang, proc }
-    }
-
-    fn pid(&self) -> u32 {
-        self.proc.pid()
-    }
-
-    /// SIGTERM, then the server must stop cleanly (exit 0) within 15 s.
-    fn terminate(mut self) {
-        signal(self.pid(), "TERM");
-        let status = wait_timeout(&mut self.proc.child, Duration::from_secs(15));
-        match status {
-            Some(s) if s.success() => {}
-            Some(s) => panic!("{} exited with {s} on SIGTERM\nstderr:\n{}", self.proc.name, self.proc.stderr()),
-            None => panic!("{} did not stop within 15 s of SIGTERM\nstderr:\n{}", self.proc.name, self.proc.stderr()),
-        }
-    }
-}
-
-/// Starts a `client` process (stdout and stderr to files).
-fn spawn_client(lang: Lang, url: &str, prefix: &str, scenario: &str, scratch: &Scratch) -> (Proc, PathBuf) {
-    let tag = format!("client-{}-{scenario}", lang.name());
-    let stdout = scratch.path(&format!("{tag}.out"));
-    let stderr = scratch.path(&format!("{tag}.err"));
-    let run_id = uuid::Uuid::new_v4().to_string();
-    let child = lang
-        .command()
-        .args(["client", "--redis-url", url, "--prefix", prefix, "--scenario", scenario, "--run-id", &run_id])
-        .stdin(Stdio::null())
-        .stdout(File::create(&stdout).expect("client stdout file"))
-        .stderr(File::create(&stderr).expect("client stderr file"))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {} client: {e}", lang.name()));
-    (Proc { name: format!("{} client ({scenario})", lang.name()), child, stderr }, stdout)
-}
-
-/// Waits for a client and parses its one JSON line.
-fn finish_client(mut proc: Proc, stdout: &Path, timeout: Duration) -> Value {
-    let status = wait_timeout(&mut proc.child, timeout)
-        .unwrap_or_else(|| panic!("{} did not finish within {timeout:?}\nstderr:\n{}", proc.name, proc.stderr()));
-    let out = std::fs::read_to_string(stdout).unwrap_or_default();
-    assert!(status.success(), "{} exited with {status}\nstdout:\n{out}\nstderr:\n{}", proc.name, proc.stderr());
-    let line = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_else(|| {
-        panic!("{} printed nothing\nstderr:\n{}", proc.name, proc.stderr());
-    });
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{} printed invalid JSON ({e}): {line}", proc.name))
-}
-
-fn run_client(lang: Lang, url: &str, prefix: &str, scenario: &str, scratch: &Scratch) -> Value {
-    let (proc, stdout) = spawn_client(lang, url, prefix, scenario, scratch);
-    finish_client(proc, &stdout, Duration::from_secs(60))
-}
-
-fn rpc_error<'a>(out: &'a Value, ctx: &str) -> &'a Value {
-    let e = &out["error"];
-    assert_eq!(e["kind"], "rpc", "{ctx}: expected an RPC error, got {out}");
-    e
-}
 
 fn assert_validation_errors(errors: &Value, first_loc: Option<&str>, ctx: &str) {
     let list = errors.as_array().unwrap_or_else(|| panic!("{ctx}: errors is not a list: {errors}"));
@@ -345,17 +124,20 @@ fn matrix(server_lang: Lang, client_lang: Lang, test: &str) {
         }
     }
     assert_eq!(server.lang, server_lang);
-    server.terminate();
-}
-
-fn truncate(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 200 {
-        format!("{}…", s.chars().take(200).collect::<String>())
-    } else {
-        s
+    if let Some(stats) = server.terminate() {
+        // Every entry the scenarios wrote ran once on the Rust server, the one whose caller
+        // gave up (`timeout`) included: nothing expired, was dead-lettered or reclaimed.
+        eprintln!("# {test} server stats {stats}");
+        let expected = json!({
+            "completed": MATRIX_ENTRIES, "expired": 0, "deadLettered": 0, "reclaimed": 0, "leasesLost": 0
+        });
+        assert_eq!(stats, expected, "{test}: rust server stats");
     }
 }
+
+/// The entries one pass over `SCENARIOS` writes: 8 single calls, `notification` 25 + 1,
+/// `timeout` 1, `concurrent` 100, `ordering` 100 + 1, `whoami` 1.
+const MATRIX_ENTRIES: u64 = 8 + 26 + 1 + 100 + 101 + 1;
 
 #[test]
 fn rust_server_python_client() {
@@ -374,14 +156,15 @@ fn mixed_pool() {
     let prefix = unique_prefix("mixed-pool");
     let rs = Server::start(Lang::Rust, redis.url(), &prefix, &scratch, "rust", &[]);
     let py = Server::start(Lang::Python, redis.url(), &prefix, &scratch, "python", &[]);
+    let mut served_by_rust = 0;
     for client in [Lang::Rust, Lang::Python] {
         let out = run_client(client, redis.url(), &prefix, "pool", &scratch);
         let ctx = format!("pool ({} client)", client.name());
         eprintln!("# {ctx}: {out}");
         assert_eq!(out["errors"], Value::Array(vec![]), "{ctx}: {out}");
-        let pids: Vec<u64> =
-            out["processIds"].as_array().expect("processIds").iter().filter_map(Value::as_u64).collect();
+        let pids = process_ids(&out);
         assert_eq!(pids.len(), 40, "{ctx}: {out}");
+        served_by_rust += pids.iter().filter(|&&pid| pid == u64::from(rs.pid())).count() as u64;
         for server in [&rs, &py] {
             assert!(
                 pids.contains(&u64::from(server.pid())),
@@ -391,7 +174,12 @@ fn mixed_pool() {
             );
         }
     }
-    rs.terminate();
+    let stats = rs.terminate().expect("rust stats");
+    eprintln!("# mixed pool: rust server stats {stats}");
+    assert_eq!(stats["completed"], served_by_rust, "the Rust server ran exactly the calls it answered: {stats}");
+    for counter in ["expired", "deadLettered", "reclaimed", "leasesLost"] {
+        assert_eq!(stats[counter], 0, "{counter}: {stats}");
+    }
     py.terminate();
 }
 
@@ -411,29 +199,33 @@ fn crash(a: Lang, b: Lang, client: Lang, test: &str) {
         "A",
         &["--claim-idle-ms", "1000", "--marker-file", marker_arg],
     );
-    let (client_proc, stdout) = spawn_client(client, redis.url(), &prefix, "crash", &scratch);
-
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&marker).is_ok_and(|s| !s.trim().is_empty()) {
-        assert!(
-            Instant::now() < deadline,
-            "marker file never appeared\nserver A stderr:\n{}\nclient stderr:\n{}",
-            server_a.proc.stderr(),
-            client_proc.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let client_proc = spawn_client(client, redis.url(), &prefix, "crash", &scratch);
+    wait_until(
+        Duration::from_secs(20),
+        || marker_written(&marker),
+        || {
+            format!(
+                "marker file never appeared\nserver A stderr:\n{}\nclient stderr:\n{}",
+                server_a.proc.stderr(),
+                client_proc.stderr()
+            )
+        },
+    );
     let a_pid = server_a.pid();
     signal(a_pid, "KILL");
     drop(server_a); // reaps it
 
     let server_b = Server::start(b, redis.url(), &prefix, &scratch, "B", &["--claim-idle-ms", "1000"]);
-    let out = finish_client(client_proc, &stdout, Duration::from_secs(40));
+    let out = client_proc.finish(Duration::from_secs(40));
     let ctx = format!("crash ({} A killed, {} B reclaims, {} client)", a.name(), b.name(), client.name());
     eprintln!("# {ctx}: A pid {a_pid}, B pid {}: {out}", server_b.pid());
     assert_eq!(out["result"]["sum"].as_f64(), Some(3.0), "{ctx}: {out}");
     assert_eq!(out["result"]["processId"], server_b.pid(), "{ctx}: not answered by B: {out}");
-    server_b.terminate();
+    if let Some(stats) = server_b.terminate() {
+        // A Rust B ran the reclaimed entry, and nothing else.
+        assert_eq!(stats["reclaimed"], 1, "{ctx}: {stats}");
+        assert_eq!(stats["completed"], 1, "{ctx}: {stats}");
+    }
 }
 
 #[test]
