@@ -38,8 +38,8 @@ pub use dead_letter::{DeadLetter, DeadLetters, DEAD_LETTERED};
 pub use keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, reply_stream};
 pub use server::{
     RedisRpcServer, RedisServerBuilder, ServerStats, DEFAULT_CLAIM_IDLE, DEFAULT_DEAD_CONSUMER_IDLE,
-    DEFAULT_DEAD_LETTER_MAXLEN, DEFAULT_MAX_DELIVERIES, DEFAULT_PREFETCH_BUDGET, DEFAULT_REPLY_MAXLEN,
-    DEFAULT_SHUTDOWN_GRACE,
+    DEFAULT_DEAD_LETTER_MAXLEN, DEFAULT_FOREIGN_REPLY_TTL, DEFAULT_MAX_DELIVERIES, DEFAULT_PREFETCH_BUDGET,
+    DEFAULT_REPLY_MAXLEN, DEFAULT_SHUTDOWN_GRACE,
 };
 
 /// Default limit on the size of one envelope, both ways: 16 MiB.

@@ -26,6 +26,9 @@ pub const DEFAULT_PREFETCH_BUDGET: Duration = Duration::from_millis(2);
 pub const DEFAULT_MAX_DELIVERIES: u32 = 5;
 /// Default approximate maximum length of a dead-letter stream: 10 000 entries.
 pub const DEFAULT_DEAD_LETTER_MAXLEN: usize = 10_000;
+/// Default TTL of reply streams whose caller declares none (0.1.9 clients): 24 hours; see
+/// [`RedisServerBuilder::default_reply_ttl`].
+pub const DEFAULT_FOREIGN_REPLY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Default idle time after which a consumer with no pending entries is deleted from its
 /// group as dead: 1 hour.
 pub const DEFAULT_DEAD_CONSUMER_IDLE: Duration = Duration::from_secs(3600);
@@ -45,6 +48,7 @@ pub(crate) struct Settings {
     pub(crate) max_deliveries: Option<u32>,
     pub(crate) dead_letter_maxlen: usize,
     pub(crate) dead_consumer_idle: Duration,
+    pub(crate) default_reply_ttl: Option<Duration>,
 }
 
 impl Settings {
@@ -82,6 +86,7 @@ pub struct RedisServerBuilder {
     pub(super) max_deliveries: Option<u32>,
     pub(super) dead_letter_maxlen: usize,
     pub(super) dead_consumer_idle: Duration,
+    pub(super) default_reply_ttl: Option<Duration>,
 }
 
 impl RedisServerBuilder {
@@ -101,6 +106,7 @@ impl RedisServerBuilder {
             max_deliveries: Some(DEFAULT_MAX_DELIVERIES),
             dead_letter_maxlen: DEFAULT_DEAD_LETTER_MAXLEN,
             dead_consumer_idle: DEFAULT_DEAD_CONSUMER_IDLE,
+            default_reply_ttl: Some(DEFAULT_FOREIGN_REPLY_TTL),
         }
     }
 
@@ -222,6 +228,19 @@ impl RedisServerBuilder {
         self
     }
 
+    /// The TTL a server gives a reply stream whose caller did not say what TTL it keeps
+    /// (clamator 0.1.9 clients send no `reply-ttl-ms`), refreshed with every reply (default
+    /// 24 hours; `None`: leave such streams as 0.1.9 does, without a TTL).
+    ///
+    /// A 0.1.9 client deletes its reply stream on `stop`, and a reply written after that (a
+    /// call that outlived its caller) creates it again: without a TTL that key stays for
+    /// ever. A live client reads its replies within milliseconds, so a TTL of a day, renewed
+    /// by every reply, never takes an unread reply from a client that is still there.
+    pub fn default_reply_ttl(mut self, ttl: Option<Duration>) -> Self {
+        self.default_reply_ttl = ttl;
+        self
+    }
+
     /// Builds the server (no connection is made before [`RedisRpcServer::start`]).
     pub fn build(self) -> Result<RedisRpcServer, TransportError> {
         let source = Source::resolve(self.url, self.client, self.connection)?;
@@ -238,6 +257,7 @@ impl RedisServerBuilder {
             max_deliveries: self.max_deliveries,
             dead_letter_maxlen: self.dead_letter_maxlen,
             dead_consumer_idle: self.dead_consumer_idle,
+            default_reply_ttl: self.default_reply_ttl,
         };
         Ok(RedisRpcServer::from_settings(settings))
     }

@@ -19,8 +19,8 @@ use redis::Script;
 
 use super::worker::Worker;
 
-/// KEYS[1] stream. Trims below the lowest of every group's oldest pending id (or its
-/// last-delivered id when nothing is pending); returns how many entries went.
+/// KEYS[1] stream. Trims below the lowest of every group's oldest pending id (or just past
+/// its last-delivered id when nothing is pending); returns how many entries went.
 static TRIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -42,12 +42,19 @@ for _, g in ipairs(groups) do
   for i = 1, #g, 2 do
     if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then last = g[i + 1] end
   end
-  local keep = last
+  -- Everything up to and including the last-delivered entry may go, unless older ones
+  -- are pending: then everything below the oldest pending one.
+  local keep
   local summary = redis.call('XPENDING', KEYS[1], name)
-  if summary[1] > 0 and lower(summary[2], keep) then keep = summary[2] end
+  if summary[1] > 0 then
+    keep = summary[2]
+  else
+    local ms, seq = parse(last)
+    keep = string.format('%d-%d', ms, seq + 1)
+  end
   if floor == nil or lower(keep, floor) then floor = keep end
 end
-if floor == '0-0' then return 0 end
+if floor == '0-1' then return 0 end
 return redis.call('XTRIM', KEYS[1], 'MINID', floor)
 ",
     )

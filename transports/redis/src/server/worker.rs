@@ -311,14 +311,16 @@ impl Worker {
         }
     }
 
-    /// The reply to write for `response`, refreshing the reply stream's TTL when the caller
-    /// keeps one (`reply-ttl-ms`) and the key is a reply stream of this prefix.
+    /// The reply to write for `response`, refreshing the reply stream's TTL when the key is a
+    /// reply stream of this prefix: to the TTL the caller keeps (`reply-ttl-ms`), else to the
+    /// default for callers that declare none.
     pub(super) fn reply(&self, entry: &RawEntry, key: String, response: &Response) -> Option<Reply> {
-        let ttl_ms = entry
+        let declared = entry
             .field(field::REPLY_TTL_MS)
             .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&ttl| ttl > 0 && key.starts_with(&self.reply_prefix));
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let fallback = self.shared.settings.default_reply_ttl.map(|ttl| ttl.as_millis() as u64);
+        let ttl_ms = declared.or(fallback).filter(|&ttl| ttl > 0 && key.starts_with(&self.reply_prefix));
         Some(Reply { key, json: response.to_json(), ttl_ms })
     }
 }
