@@ -1,15 +1,19 @@
-//! The completion writer: one per service, it writes the replies and acknowledgements of
-//! finished entries in the order they finished, batching whatever finished together into one
-//! pipelined round trip (replies, then one `XACK` and one `XDEL` for the whole batch).
+//! Completion: the replies and acknowledgements of finished entries leave in the order the
+//! entries finished, batched: whatever finished together goes in one pipelined round trip
+//! (replies, then one `XACK` and one `XDEL` for the whole batch).
+//!
+//! There is no writer task. A finished entry joins a queue; if no write is under way, the
+//! task that queued it becomes the writer and writes batches until the queue is empty. So
+//! there is one writer at a time (the order holds), no task hop when the server is not
+//! busy, and natural batching when it is.
 //!
 //! Acknowledged entries are deleted at once (`XDEL`), so a command stream holds only the
 //! work in flight. A reply that cannot be written (its key is not a stream, say) is logged
 //! and its entry is still acknowledged, so the handler never runs again because of it.
 
-use std::sync::Arc;
+use std::sync::Mutex;
 
 use redis::Value;
-use tokio::sync::mpsc;
 
 use super::stats::Counter;
 use super::worker::Worker;
@@ -59,18 +63,49 @@ pub(crate) fn push_reply(pipe: &mut redis::Pipeline, reply: &Reply, maxlen: usiz
     }
 }
 
+/// Finished entries waiting to be written, and whether a task is writing.
+#[derive(Debug, Default)]
+pub(crate) struct CompletionQueue {
+    state: Mutex<QueueState>,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    waiting: Vec<Completion>,
+    writing: bool,
+}
+
+impl CompletionQueue {
+    /// Queues a finished entry. `true`: no write was under way, so the caller is now the
+    /// writer and must call [`Worker::write_completions`].
+    pub(crate) fn push(&self, completion: Completion) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.waiting.push(completion);
+        !std::mem::replace(&mut state.writing, true)
+    }
+
+    /// The next batch for the writer, or `None` (and the writer role given up) when the
+    /// queue is empty.
+    fn next_batch(&self) -> Option<Vec<Completion>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.waiting.is_empty() {
+            state.writing = false;
+            return None;
+        }
+        let take = state.waiting.len().min(MAX_BATCH);
+        Some(state.waiting.drain(..take).collect())
+    }
+}
+
 impl Worker {
-    /// Writes completions until the channel closes and is drained.
-    pub(super) async fn completion_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Completion>) {
-        let mut batch = Vec::new();
-        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    /// The writer's loop: writes queued batches, in order, until the queue is empty.
+    pub(super) async fn write_completions(&self) {
+        while let Some(batch) = self.completions.next_batch() {
             self.write(&batch).await;
             let mut held = self.held();
             for c in &batch {
                 held.remove(&c.entry_id);
             }
-            drop(held);
-            batch.clear();
         }
     }
 

@@ -45,12 +45,12 @@ struct Shared {
     stop: CancellationToken,
     /// Cancelled when the grace period is over: unfinished handlers are dropped, unacked.
     abort: CancellationToken,
-    /// Cancelled once the writers are done: leases and upkeep end.
+    /// Cancelled once the handlers (and the writes they do) are done: leases and upkeep end.
     finish: CancellationToken,
     /// Readers and reclaimers.
     loops: TaskTracker,
+    /// Handlers, and the completion writes they take on.
     handlers: TaskTracker,
-    writers: TaskTracker,
     /// Leases and upkeep.
     background: TaskTracker,
     commands: Mutex<Option<ConnectionManager>>,
@@ -115,7 +115,6 @@ impl RedisRpcServer {
             finish: CancellationToken::new(),
             loops: TaskTracker::new(),
             handlers: TaskTracker::new(),
-            writers: TaskTracker::new(),
             background: TaskTracker::new(),
             commands: Mutex::new(None),
             clock: RedisClock::default(),
@@ -174,22 +173,19 @@ impl RedisRpcServer {
         self.shared.clock.calibrate(&mut commands).await.map_err(|e| TransportError::connection("TIME failed", e))?;
         let services = self.shared.services.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut workers = Vec::new();
-        let mut receivers = Vec::new();
         for table in services {
-            let (worker, completions) = Worker::new(table, Arc::clone(&self.shared));
+            let worker = Worker::new(table, Arc::clone(&self.shared));
             worker
                 .create_group(&mut commands)
                 .await
                 .map_err(|e| TransportError::connection("XGROUP CREATE failed", e))?;
             workers.push(Arc::new(worker));
-            receivers.push(completions);
         }
         *self.shared.commands.lock().unwrap_or_else(|e| e.into_inner()) = Some(commands);
         if self.shared.lifecycle.start().is_err() {
             return Err(ServerError::Stopped);
         }
-        for (worker, completions) in workers.iter().zip(receivers) {
-            self.shared.writers.spawn(Arc::clone(worker).completion_loop(completions));
+        for worker in &workers {
             self.shared.background.spawn(Arc::clone(worker).lease_loop());
             self.shared.loops.spawn(Arc::clone(worker).read_loop());
             self.shared.loops.spawn(Arc::clone(worker).reclaim_loop());
@@ -220,14 +216,6 @@ impl RedisRpcServer {
             shared.handlers.wait().await;
         }
         let workers = std::mem::take(&mut *shared.workers.lock().unwrap_or_else(|e| e.into_inner()));
-        for worker in &workers {
-            worker.close_completions();
-        }
-        shared.writers.close();
-        if tokio::time::timeout_at(grace_ends, shared.writers.wait()).await.is_err() {
-            shared.abort.cancel();
-            shared.writers.wait().await;
-        }
         shared.finish.cancel();
         shared.background.close();
         shared.background.wait().await;

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use clamator_core::{Envelope, RequestInfo, Response, RpcError, ServiceTable};
 use redis::aio::ConnectionManager;
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use super::completion::{Completion, Reply};
+use super::completion::{Completion, CompletionQueue, Reply};
 use super::stats::Counter;
 use super::Shared;
 use crate::connection::{sleep_or_stop, Backoff};
@@ -39,19 +39,18 @@ pub(super) struct Worker {
     /// Entries read or claimed and not yet acknowledged: their claims are renewed, and none
     /// of them is started twice here.
     held: Mutex<HashSet<String>>,
-    completions: Mutex<Option<mpsc::UnboundedSender<Completion>>>,
+    pub(super) completions: CompletionQueue,
     /// A decaying maximum of recent handler durations, in ns (0: none finished yet).
     slowest_recent_ns: AtomicU64,
     pub(super) shared: Arc<Shared>,
 }
 
 impl Worker {
-    /// A worker for `table`, and the receiving end of its completions.
-    pub(super) fn new(table: ServiceTable, shared: Arc<Shared>) -> (Self, mpsc::UnboundedReceiver<Completion>) {
+    /// A worker for `table`.
+    pub(super) fn new(table: ServiceTable, shared: Arc<Shared>) -> Self {
         let settings = &shared.settings;
         let name = table.name().to_owned();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let worker = Worker {
+        Worker {
             stream: command_stream(&settings.prefix, &name),
             group: consumer_group(&name).to_owned(),
             consumer: consumer_name(&name, &settings.instance_id),
@@ -59,12 +58,11 @@ impl Worker {
             reply_prefix: reply_stream(&settings.prefix, ""),
             permits: Arc::new(Semaphore::new(settings.concurrency)),
             held: Mutex::new(HashSet::new()),
-            completions: Mutex::new(Some(tx)),
+            completions: CompletionQueue::default(),
             slowest_recent_ns: AtomicU64::new(0),
             table,
             shared,
-        };
-        (worker, rx)
+        }
     }
 
     pub(super) fn held(&self) -> MutexGuard<'_, HashSet<String>> {
@@ -88,25 +86,6 @@ impl Worker {
             Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
             other => other,
         }
-    }
-
-    /// Queues a finished entry for the writer. After the writer closed (the server stopped
-    /// past its grace period) the entry is left unacknowledged, for another server to reclaim.
-    pub(super) fn complete(&self, completion: Completion) {
-        let sender = self.completions.lock().unwrap_or_else(|e| e.into_inner());
-        let refused = match sender.as_ref() {
-            Some(tx) => tx.send(completion).err().map(|e| e.0),
-            None => Some(completion),
-        };
-        if let Some(c) = refused {
-            tracing::debug!(service = %self.table.name(), entry = %c.entry_id, "completion after the writer closed; left for reclaim");
-            self.held().remove(&c.entry_id);
-        }
-    }
-
-    /// No more completions: the writer flushes what it has and ends.
-    pub(super) fn close_completions(&self) {
-        self.completions.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 
     /// Takes new entries while the server runs: as many as there are free handler slots, plus
@@ -229,8 +208,8 @@ impl Worker {
 
     /// Starts one entry delivered `attempt` times, in the handler slot(s) `slot`: an entry
     /// whose caller's deadline has passed is acknowledged without running; any other runs,
-    /// and its reply and acknowledgement are queued for the writer before the slot is
-    /// freed, so at concurrency 1 they leave in handling order.
+    /// and its reply and acknowledgement are queued before the slot is freed, so at
+    /// concurrency 1 they leave in handling order.
     /// The entry must already be in [`held`](Self::held).
     pub(super) fn start(self: &Arc<Self>, entry: RawEntry, attempt: u32, slot: OwnedSemaphorePermit) {
         let deadline_ms = super::clock::entry_deadline_ms(&entry.id, entry.field(field::TIMEOUT_MS));
@@ -239,7 +218,10 @@ impl Worker {
             if now >= deadline {
                 tracing::debug!(service = %self.table.name(), entry = %entry.id, late_ms = now - deadline, "caller's deadline passed; acknowledged without running");
                 self.shared.counters.add(Counter::Expired, 1);
-                self.complete(Completion { entry_id: entry.id, reply: None, ran: false });
+                if self.completions.push(Completion { entry_id: entry.id, reply: None, ran: false }) {
+                    let worker = Arc::clone(self);
+                    self.shared.handlers.spawn(async move { worker.write_completions().await });
+                }
                 return;
             }
         }
@@ -252,13 +234,20 @@ impl Worker {
                 reply = info.scope(worker.process(&entry)) => Some(reply),
             };
             worker.record_duration(started.elapsed());
-            match reply {
-                Some(reply) => worker.complete(Completion { entry_id: entry.id, reply, ran: true }),
+            let writer = match reply {
+                Some(reply) => worker.completions.push(Completion { entry_id: entry.id, reply, ran: true }),
                 None => {
                     worker.held().remove(&entry.id);
+                    false
                 }
-            }
+            };
+            // The slot is free once the completion is queued: the next entry may start
+            // while this task writes (if it is the writer), and its completion queues
+            // behind this one, so replies and acknowledgements keep the handling order.
             drop(slot);
+            if writer {
+                worker.write_completions().await;
+            }
         });
     }
 
