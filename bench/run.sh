@@ -79,5 +79,5 @@ echo "# Python (clamator 0.1.9)" >&2
 "$PY" "$HERE/py/bench.py" run "${COMMON[@]}" --json "$RESULTS/python.json" || status=1
 
 BENCH_RUSTC_VERSION="$(rustc --version)" "$BIN" --report "$ROOT/BENCHMARKS.md" \
-    --rust-json "$RESULTS/rust.json" --python-json "$RESULTS/python.json"
+    --rust-json "$RESULTS/rust.json" --python-json "$RESULTS/python.json" --changes "$HERE/changes.md"
 exit "$status"

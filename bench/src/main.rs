@@ -3,7 +3,7 @@
 //! ```text
 //! clamator-bench [--smoke] [--duration-ms N] [--warmup-ms N] [--rounds N] [--diag] [--scenario SUBSTRING]...
 //!                [--json PATH] [--redis-url URL] [--list]
-//! clamator-bench --report OUT.md --rust-json PATH... [--python-json PATH]
+//! clamator-bench --report OUT.md --rust-json PATH... [--python-json PATH] [--changes FILE.md]
 //! ```
 //!
 //! Every scenario reports calls/s, p50 and p99 latency (µs). Concurrency is the number of
@@ -151,6 +151,7 @@ struct Args {
     report: Option<String>,
     rust_json: Vec<String>,
     python_json: Option<String>,
+    changes: Option<String>,
     rounds: usize,
     diag: bool,
 }
@@ -158,7 +159,7 @@ struct Args {
 const USAGE: &str = "\
 usage: clamator-bench [--smoke] [--duration-ms N] [--warmup-ms N] [--rounds N] [--diag] [--scenario SUBSTRING]...
                       [--json PATH] [--redis-url URL] [--list]
-       clamator-bench --report OUT.md --rust-json PATH... [--python-json PATH]
+       clamator-bench --report OUT.md --rust-json PATH... [--python-json PATH] [--changes FILE.md]
 
   --smoke            each scenario ~0.2 s (for CI)
   --duration-ms N    measured window per scenario (default 3000; 200 with --smoke)
@@ -185,6 +186,7 @@ fn parse_args() -> Result<Args, String> {
         report: None,
         rust_json: Vec::new(),
         python_json: None,
+        changes: None,
         rounds: 1,
         diag: false,
     };
@@ -213,6 +215,7 @@ fn parse_args() -> Result<Args, String> {
             "--report" => args.report = Some(value("--report")?),
             "--rust-json" => args.rust_json.push(value("--rust-json")?),
             "--python-json" => args.python_json = Some(value("--python-json")?),
+            "--changes" => args.changes = Some(value("--changes")?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -236,7 +239,7 @@ fn main() -> ExitCode {
             eprintln!("error: --report needs --rust-json");
             return ExitCode::from(2);
         }
-        return match report::write(out, &args.rust_json, args.python_json.as_deref()) {
+        return match report::write(out, &args.rust_json, args.python_json.as_deref(), args.changes.as_deref()) {
             Ok(()) => {
                 eprintln!("wrote {out}");
                 ExitCode::SUCCESS

@@ -180,7 +180,7 @@ fn cpu_model() -> String {
 }
 
 /// Writes the report to `out`.
-pub fn write(out: &str, rust_paths: &[String], python_path: Option<&str>) -> Result<(), String> {
+pub fn write(out: &str, rust_paths: &[String], python_path: Option<&str>, changes: Option<&str>) -> Result<(), String> {
     let mut rust = Doc::empty();
     for (i, path) in rust_paths.iter().enumerate() {
         let doc = Doc::load(path)?;
@@ -322,6 +322,11 @@ pub fn write(out: &str, rust_paths: &[String], python_path: Option<&str>) -> Res
     cpu_table(w, &rust, &python, &nproc);
     targets(w, &rust, &python);
     context(w, &rust, &python, &nproc);
+    if let Some(path) = changes {
+        // Hand-kept: before/after figures of changes, each measured side by side in one run.
+        let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+        let _ = writeln!(w, "{}", text.trim_end());
+    }
     std::fs::write(out, md).map_err(|e| format!("writing {out}: {e}"))
 }
 

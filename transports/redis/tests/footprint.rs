@@ -232,7 +232,8 @@ async fn dead_consumers_are_swept_live_and_pending_ones_kept() {
         .await
         .unwrap();
     // Delivered, as far as the group is concerned (FORCE does not move its last-delivered id).
-    let _: () = redis::cmd("XGROUP").arg("SETID").arg(&stream).arg("jobs").arg("$").query_async(&mut conn).await.unwrap();
+    let _: () =
+        redis::cmd("XGROUP").arg("SETID").arg(&stream).arg("jobs").arg("$").query_async(&mut conn).await.unwrap();
     assert_eq!(consumers(&mut conn, &stream).await.len(), 4);
 
     let live = start_server(&redis, &prefix, |b| {
