@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod contracts;
 pub mod counting;
 pub mod jobs;
+pub mod raw_redis;
 pub mod redis_server;
 
 /// A key prefix unique to this process and call, so tests never share keys.

@@ -11,6 +11,7 @@ use clamator::redis::redis::{self, aio::ConnectionManager, Value as RValue};
 use clamator::redis::{DeadLetters, RedisRpcClient, RedisRpcServer, DEAD_LETTERED};
 use clamator::{CallOptions, Error, RpcClient};
 use clamator_test_support::jobs::*;
+use clamator_test_support::raw_redis::{entry_ids, envelopes};
 use clamator_test_support::redis_server::RedisServer;
 use clamator_test_support::unique_prefix;
 use futures_util::StreamExt;
@@ -339,7 +340,7 @@ async fn dead_letters_are_listed_replayed_and_purged() {
         .query_async(&mut raw)
         .await
         .unwrap();
-    for id in ids_in(&mut raw, &stream).await {
+    for id in entry_ids(&mut raw, &stream).await {
         let _: RValue = redis::cmd("XCLAIM")
             .arg(&stream)
             .arg("jobs")
@@ -376,7 +377,7 @@ async fn dead_letters_are_listed_replayed_and_purged() {
     assert!(letters[0].envelope.as_deref().unwrap().contains("dl-1"));
     assert_eq!(letters[0].reply_to.as_deref(), Some(reply_to.as_str()));
     // The callers were told, with the documented code.
-    let replies = reply_envelopes(&mut raw, &reply_to).await;
+    let replies = envelopes(&mut raw, &reply_to).await;
     assert_eq!(replies.len(), 2, "{replies:?}");
     for reply in &replies {
         assert_eq!(reply["error"]["code"], DEAD_LETTERED);
@@ -389,52 +390,17 @@ async fn dead_letters_are_listed_replayed_and_purged() {
     let new_id = dead.replay("jobs", &letters[0].id).await.unwrap();
     assert!(new_id.is_some());
     let deadline = Instant::now() + Duration::from_secs(10);
-    while reply_envelopes(&mut raw, &reply_to).await.len() < 3 {
+    while envelopes(&mut raw, &reply_to).await.len() < 3 {
         assert!(Instant::now() < deadline, "the replayed request was never answered");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(reply_envelopes(&mut raw, &reply_to).await[2]["result"]["key"], "dl-1");
+    assert_eq!(envelopes(&mut raw, &reply_to).await[2]["result"]["key"], "dl-1");
     assert_eq!(log.counts().get("dl-1"), Some(&1));
     assert!(dead.purge("jobs", &letters[1].id).await.unwrap());
     assert!(!dead.purge("jobs", &letters[1].id).await.unwrap());
     assert_eq!(dead.count("jobs").await.unwrap(), 0);
     assert_eq!(dead.replay("jobs", "1-1").await.unwrap(), None);
     server.stop().await;
-}
-
-async fn ids_in(conn: &mut ConnectionManager, stream: &str) -> Vec<String> {
-    let v: RValue = redis::cmd("XRANGE").arg(stream).arg("-").arg("+").query_async(conn).await.unwrap();
-    let RValue::Array(entries) = v else { return Vec::new() };
-    entries
-        .into_iter()
-        .filter_map(|e| match e {
-            RValue::Array(parts) => match parts.into_iter().next() {
-                Some(RValue::BulkString(id)) => String::from_utf8(id).ok(),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
-
-async fn reply_envelopes(conn: &mut ConnectionManager, stream: &str) -> Vec<serde_json::Value> {
-    let v: RValue = redis::cmd("XRANGE").arg(stream).arg("-").arg("+").query_async(conn).await.unwrap();
-    let RValue::Array(entries) = v else { return Vec::new() };
-    entries
-        .into_iter()
-        .filter_map(|e| match e {
-            RValue::Array(mut parts) if parts.len() == 2 => match parts.remove(1) {
-                RValue::Array(fields) => fields.chunks(2).find_map(|kv| match kv {
-                    [RValue::BulkString(k), RValue::BulkString(v)] if k == b"envelope" => {
-                        serde_json::from_slice(v).ok()
-                    }
-                    _ => None,
-                }),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
 }
 
 /// The raw client API still works for a call with options (keeps `CallOptions` in use here).

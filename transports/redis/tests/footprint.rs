@@ -9,15 +9,12 @@ use std::time::{Duration, Instant};
 use clamator::redis::redis::{self, aio::ConnectionManager, Value as RValue};
 use clamator::redis::{RedisRpcClient, RedisRpcServer};
 use clamator_test_support::jobs::*;
+use clamator_test_support::raw_redis::xlen;
 use clamator_test_support::redis_server::RedisServer;
 use clamator_test_support::unique_prefix;
 
 async fn raw(redis: &RedisServer) -> ConnectionManager {
     ConnectionManager::new(redis::Client::open(redis.url()).unwrap()).await.unwrap()
-}
-
-async fn xlen(conn: &mut ConnectionManager, key: &str) -> usize {
-    redis::cmd("XLEN").arg(key).query_async(conn).await.unwrap()
 }
 
 async fn used_memory(conn: &mut ConnectionManager) -> i64 {

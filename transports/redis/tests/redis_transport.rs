@@ -8,6 +8,7 @@ use clamator::redis::redis::{self, aio::ConnectionManager, Value as RValue};
 use clamator::redis::{RedisRpcClient, RedisRpcServer};
 use clamator::{CallOptions, Error, RpcClient, TransportError};
 use clamator_test_support::contracts::*;
+use clamator_test_support::raw_redis::stream_envelopes;
 use clamator_test_support::redis_server::RedisServer;
 use clamator_test_support::unique_prefix;
 use serde_json::{json, Value};
@@ -349,25 +350,6 @@ async fn bad_entries_are_acked_answered_when_possible_and_never_block() {
     assert_eq!(pending_count(&mut raw, &stream, "arith").await, 0);
     assert_eq!(observed.completed.load(Ordering::SeqCst), 0);
     server.stop().await;
-}
-
-fn stream_envelopes(v: RValue) -> Vec<Value> {
-    let RValue::Array(entries) = v else { return Vec::new() };
-    entries
-        .into_iter()
-        .filter_map(|e| match e {
-            RValue::Array(mut parts) if parts.len() == 2 => match parts.remove(1) {
-                RValue::Array(fields) => fields.chunks(2).find_map(|kv| match kv {
-                    [RValue::BulkString(k), RValue::BulkString(v)] if k == b"envelope" => {
-                        serde_json::from_slice(v).ok()
-                    }
-                    _ => None,
-                }),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
