@@ -185,14 +185,22 @@ fn client(model: &ContractModel, names: &Names) -> TokenStream {
         #[allow(dead_code)]
         #vis struct #client<#c> {
             client: #c,
-            timeout: ::core::option::Option<::core::time::Duration>,
+            options: #krate::__private::CallOptions,
         }
 
         #[allow(dead_code)]
         impl<#c> #client<#c> {
-            /// Wraps a transport's client; calls use its default timeout.
+            /// Wraps a transport's client; calls use its default timeout and send no metadata.
             pub fn new(client: #c) -> Self {
-                Self { client, timeout: ::core::option::Option::None }
+                Self { client, options: ::core::default::Default::default() }
+            }
+
+            /// A proxy whose calls use `options` (timeout, metadata).
+            pub fn with_options(&self, options: #krate::__private::CallOptions) -> Self
+            where
+                #c: ::core::clone::Clone,
+            {
+                Self { client: ::core::clone::Clone::clone(&self.client), options }
             }
 
             /// A proxy whose calls time out after `timeout` instead of the client's default.
@@ -200,10 +208,24 @@ fn client(model: &ContractModel, names: &Names) -> TokenStream {
             where
                 #c: ::core::clone::Clone,
             {
-                Self {
-                    client: ::core::clone::Clone::clone(&self.client),
-                    timeout: ::core::option::Option::Some(timeout),
-                }
+                self.with_options(::core::clone::Clone::clone(&self.options).with_timeout(timeout))
+            }
+
+            /// A proxy whose calls carry one more metadata entry (`authorization`, say).
+            pub fn with_metadata(
+                &self,
+                key: impl ::core::convert::Into<::std::string::String>,
+                value: impl ::core::convert::Into<::std::string::String>,
+            ) -> Self
+            where
+                #c: ::core::clone::Clone,
+            {
+                self.with_options(::core::clone::Clone::clone(&self.options).with_metadata(key, value))
+            }
+
+            /// The options every call of this proxy uses.
+            pub fn options(&self) -> &#krate::__private::CallOptions {
+                &self.options
             }
 
             /// The transport's client.
@@ -239,7 +261,7 @@ fn client_method(krate: &syn::Path, service: &str, m: &MethodModel) -> TokenStre
         MethodKind::Method { ok, .. } => (quote!(call), ok.to_token_stream(), ok.span()),
         MethodKind::Notification => (quote!(notify), quote!(()), span),
     };
-    let timeout = matches!(m.kind, MethodKind::Method { .. }).then(|| quote!(, self.timeout));
+    let timeout = matches!(m.kind, MethodKind::Method { .. }).then(|| quote!(, &self.options));
     let path = respan(quote!(#krate::__private::#call), ok_span);
     let mut args = respan(quote!(&self.client, #service, #wire,), ok_span);
     args.extend(arg.to_token_stream());
@@ -272,22 +294,35 @@ fn server(model: &ContractModel, names: &Names) -> TokenStream {
     let handler = Ident::new("handler", Span::mixed_site());
     let h = Ident::new("h", Span::mixed_site());
     let arg = Ident::new("params", Span::mixed_site());
+    let ctx = Ident::new("ctx", Span::mixed_site());
     let handlers = model.methods.iter().map(|m| {
         let (ident, params) = (m.ident(), &m.params);
-        let wrap = match m.kind {
-            MethodKind::Method { .. } => quote!(typed_method),
-            MethodKind::Notification => quote!(typed_notification),
+        let wrap = match (&m.kind, m.context) {
+            (MethodKind::Method { .. }, false) => quote!(typed_method),
+            (MethodKind::Method { .. }, true) => quote!(typed_method_with_context),
+            (MethodKind::Notification, false) => quote!(typed_notification),
+            (MethodKind::Notification, true) => quote!(typed_notification_with_context),
         };
         // Spanned like the client's calls: trait-bound errors land on the params type.
         let span = params.span();
         let k = respan(krate.to_token_stream(), span);
-        quote_spanned! {span=> {
-            let #h = ::core::clone::Clone::clone(&#handler);
-            #k::__private::#wrap(move |#arg: #params| {
-                let #h = ::core::clone::Clone::clone(&#h);
-                async move { <#t as #trait_>::#ident(&*#h, #arg).await }
-            })
-        }}
+        if m.context {
+            quote_spanned! {span=> {
+                let #h = ::core::clone::Clone::clone(&#handler);
+                #k::__private::#wrap(move |#ctx: #k::__private::Context, #arg: #params| {
+                    let #h = ::core::clone::Clone::clone(&#h);
+                    async move { <#t as #trait_>::#ident(&*#h, &#ctx, #arg).await }
+                })
+            }}
+        } else {
+            quote_spanned! {span=> {
+                let #h = ::core::clone::Clone::clone(&#handler);
+                #k::__private::#wrap(move |#arg: #params| {
+                    let #h = ::core::clone::Clone::clone(&#h);
+                    async move { <#t as #trait_>::#ident(&*#h, #arg).await }
+                })
+            }}
+        }
     });
     let bind = (!model.methods.is_empty()).then(|| quote!(let #handler = self.0;));
     quote! {

@@ -29,6 +29,8 @@ pub struct MethodModel {
     pub wire_name: String,
     /// The type of the params argument.
     pub params: Type,
+    /// Whether the method takes a `&Context` before its params.
+    pub context: bool,
     /// Method or notification.
     pub kind: MethodKind,
 }

@@ -87,8 +87,9 @@ pub fn check_wire_name(name: &str, derived_from: Option<&str>) -> Option<String>
     })
 }
 
-/// The `T` of `Result<T, RpcError>` (any path ending in `Result`, error type any path ending
-/// in `RpcError`), or `None` when `ty` has another shape.
+/// The `T` of `Result<T, E>` or of a one-argument alias such as `anyhow::Result<T>` (any
+/// path ending in `Result`), or `None` when `ty` has another shape. The error type is checked
+/// by the compiler (`E: Into<RpcError>`), with a message at its span.
 pub fn result_ok_type(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ungroup(ty) else { return None };
     if path.qself.is_some() {
@@ -100,14 +101,23 @@ pub fn result_ok_type(ty: &Type) -> Option<&Type> {
     }
     let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
     let mut args = args.args.iter();
-    let (Some(GenericArgument::Type(ok)), Some(GenericArgument::Type(err)), None) =
-        (args.next(), args.next(), args.next())
-    else {
-        return None;
-    };
-    let Type::Path(err) = ungroup(err) else { return None };
-    let err = err.path.segments.last()?;
-    (err.ident == "RpcError" && err.arguments.is_none()).then_some(ok)
+    match (args.next(), args.next(), args.next()) {
+        (Some(GenericArgument::Type(ok)), None | Some(GenericArgument::Type(_)), None) => Some(ok),
+        _ => None,
+    }
+}
+
+/// `true` for `&Context` (any path ending in `Context`, shared reference).
+fn is_context_ref(ty: &Type) -> bool {
+    match ungroup(ty) {
+        Type::Reference(r) if r.mutability.is_none() => is_context(&r.elem),
+        _ => false,
+    }
+}
+
+/// `true` for a path ending in `Context`.
+fn is_context(ty: &Type) -> bool {
+    matches!(ungroup(ty), Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Context"))
 }
 
 fn ungroup(ty: &Type) -> &Type {
@@ -335,6 +345,17 @@ fn parse_method(method: &TraitItemFn, errors: &mut Errors) -> Option<(MethodMode
         }
         _ => errors.spanned(&sig.ident, "contract methods take `&self` as their first argument"),
     }
+    // An optional `&Context`, then exactly one params argument.
+    let mut context = false;
+    if let Some(FnArg::Typed(arg)) = inputs.peek() {
+        if is_context_ref(&arg.ty) {
+            context = true;
+            inputs.next();
+        } else if is_context(&arg.ty) {
+            errors.spanned(&arg.ty, "take the context by reference: `ctx: &Context`");
+            inputs.next();
+        }
+    }
     let params = match inputs.next() {
         Some(FnArg::Typed(arg)) => Some((*arg.ty).clone()),
         Some(FnArg::Receiver(receiver)) => {
@@ -345,16 +366,27 @@ fn parse_method(method: &TraitItemFn, errors: &mut Errors) -> Option<(MethodMode
             errors.error(
                 sig.paren_token.span.join(),
                 "missing params argument: contract methods take exactly one, `params: SomeParams` (use a struct \
-                 with no fields when there is nothing to pass)",
+                 with no fields when there is nothing to pass), optionally after `ctx: &Context`",
             );
             None
         }
     };
     let extra: Vec<&FnArg> = inputs.collect();
-    if !extra.is_empty() {
+    if let Some(FnArg::Typed(arg)) = extra.first().filter(|_| extra.len() == 1) {
+        if is_context_ref(&arg.ty) || is_context(&arg.ty) {
+            errors.spanned(arg, "the context comes first: `async fn m(&self, ctx: &Context, params: P)`");
+        } else {
+            errors.spanned(
+                arg,
+                "contract methods take exactly one params argument after `&self` (and an optional `ctx: &Context`): \
+                 group the values in one params struct",
+            );
+        }
+    } else if !extra.is_empty() {
         errors.spanned(
             quote::quote!(#(#extra),*),
-            "contract methods take exactly one params argument after `&self`: group the values in one params struct",
+            "contract methods take exactly one params argument after `&self` (and an optional `ctx: &Context`): \
+             group the values in one params struct",
         );
     }
 
@@ -372,15 +404,18 @@ fn parse_method(method: &TraitItemFn, errors: &mut Errors) -> Option<(MethodMode
             ReturnType::Default => {
                 errors.spanned(
                     &sig.ident,
-                    "contract methods return `Result<T, RpcError>`; mark fire-and-forget methods \
-                     #[clamator(notification)]",
+                    "contract methods return `Result<T, E>` (E: Into<RpcError>, such as `RpcError` or \
+                     `HandlerError`); mark fire-and-forget methods #[clamator(notification)]",
                 );
                 None
             }
             ReturnType::Type(_, ty) => match result_ok_type(ty) {
                 Some(ok) => Some(MethodKind::Method { output: ty.clone(), ok: Box::new(ok.clone()) }),
                 None => {
-                    errors.spanned(ty, "contract methods return `Result<T, RpcError>`");
+                    errors.spanned(
+                        ty,
+                        "contract methods return `Result<T, E>` (E: Into<RpcError>, such as `RpcError` or `HandlerError`)",
+                    );
                     None
                 }
             },
@@ -396,6 +431,7 @@ fn parse_method(method: &TraitItemFn, errors: &mut Errors) -> Option<(MethodMode
         semi: method.semi_token.unwrap_or_default(),
         wire_name,
         params: params?,
+        context,
         kind: kind?,
     };
     Some((model, name_span))
@@ -495,10 +531,12 @@ mod tests {
         let ty: Type = parse_quote!(::core::result::Result<Vec<u8>, clamator::RpcError>);
         let ok: Type = parse_quote!(Vec<u8>);
         assert_eq!(result_ok_type(&ty), Some(&ok));
+        let ty: Type = parse_quote!(anyhow::Result<Vec<u8>>);
+        assert_eq!(result_ok_type(&ty), Some(&ok));
+        let ty: Type = parse_quote!(Result<Vec<u8>, HandlerError>);
+        assert_eq!(result_ok_type(&ty), Some(&ok));
         for ty in [
             parse_quote!(AddResult),
-            parse_quote!(Result<AddResult>),
-            parse_quote!(Result<AddResult, String>),
             parse_quote!(Option<AddResult>),
             parse_quote!(Result<AddResult, RpcError, X>),
             parse_quote!(<X as Y>::Result<A, RpcError>),

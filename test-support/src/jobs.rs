@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clamator::{RequestInfo, RpcError};
+use clamator::{Context, RpcError};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
@@ -37,8 +37,9 @@ pub struct JobResult {
 
 #[clamator::contract(service = "jobs")]
 pub trait Jobs {
-    /// Records the execution, sleeps `sleepMs` (or aborts the process), returns.
-    async fn run(&self, params: JobParams) -> Result<JobResult, RpcError>;
+    /// Records the execution, sleeps `sleepMs` (or aborts the process), returns what the
+    /// context said.
+    async fn run(&self, ctx: &Context, params: JobParams) -> Result<JobResult, RpcError>;
 }
 
 /// Counts executions per key.
@@ -92,8 +93,8 @@ pub struct JobRunner {
 }
 
 impl Jobs for JobRunner {
-    async fn run(&self, p: JobParams) -> Result<JobResult, RpcError> {
-        let info = RequestInfo::current();
+    async fn run(&self, ctx: &Context, p: JobParams) -> Result<JobResult, RpcError> {
+        let remaining_ms = ctx.remaining().map(|d| d.as_millis() as u64);
         self.log.record(&p.key);
         if p.abort {
             std::process::abort();
@@ -102,11 +103,6 @@ impl Jobs for JobRunner {
         self.log.max_in_flight.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(p.sleep_ms)).await;
         self.log.in_flight.fetch_sub(1, Ordering::SeqCst);
-        Ok(JobResult {
-            key: p.key,
-            pid: std::process::id(),
-            attempt: info.map_or(0, |i| i.attempt),
-            remaining_ms: info.and_then(|i| i.remaining()).map(|d| d.as_millis() as u64),
-        })
+        Ok(JobResult { key: p.key, pid: std::process::id(), attempt: ctx.attempt(), remaining_ms })
     }
 }

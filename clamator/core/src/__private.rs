@@ -6,9 +6,13 @@ pub use std::sync::Arc;
 pub use std::time::Duration;
 
 pub use crate::client::{CallOptions, RpcClient};
+pub use crate::context::Context;
 pub use crate::contract::{Contract, MethodDescriptor, MethodKind, ServiceDescriptor};
 pub use crate::error::{Error, RpcError};
-pub use crate::service::{typed_method, typed_notification, Handler, IntoServiceTable, ServiceTable};
+pub use crate::service::{
+    typed_method, typed_method_with_context, typed_notification, typed_notification_with_context, Handler,
+    IntoServiceTable, ServiceTable,
+};
 
 use std::future::Future;
 
@@ -22,14 +26,14 @@ pub fn call<'a, C, P, R>(
     service: &'static str,
     method: &'static str,
     params: P,
-    timeout: Option<Duration>,
+    options: &CallOptions,
 ) -> impl Future<Output = Result<R, Error>> + Send + 'a
 where
     C: RpcClient + ?Sized,
     P: Serialize + Validate,
     R: DeserializeOwned + Validate,
 {
-    crate::client::call(client, service, method, &params, CallOptions { timeout })
+    crate::client::call(client, service, method, &params, options.clone())
 }
 
 /// A typed notification on behalf of a generated proxy method.

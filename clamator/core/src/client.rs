@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use validator::Validate;
 
+use crate::context::Metadata;
 use crate::envelope::{Call, Id, Response};
 use crate::error::{Error, ProtocolError, TransportError};
 use crate::lifecycle::{Lifecycle, State};
@@ -20,18 +21,43 @@ use crate::validation::validate;
 /// The default call timeout: 30 seconds, as in clamator 0.1.9.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Per-call options.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Per-call options: a timeout override and metadata for the server.
+///
+/// ```
+/// use clamator_core::CallOptions;
+/// use std::time::Duration;
+///
+/// let options = CallOptions::timeout(Duration::from_secs(2)).with_metadata("authorization", "Bearer s3cret");
+/// assert_eq!(options.metadata["authorization"], "Bearer s3cret");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CallOptions {
     /// Overrides the client's default timeout for this call.
     pub timeout: Option<Duration>,
+    /// Metadata for the server: it reaches the handler's [`Context::metadata`](crate::Context::metadata)
+    /// (over Redis as the entry's `metadata` field, which 0.1.9 servers ignore).
+    pub metadata: Metadata,
 }
 
 impl CallOptions {
     /// Options with a timeout override.
     pub fn timeout(timeout: Duration) -> Self {
-        Self { timeout: Some(timeout) }
+        Self { timeout: Some(timeout), ..Self::default() }
+    }
+
+    /// The same options with a timeout override.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The same options with one more metadata entry.
+    #[must_use]
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
     }
 }
 
@@ -228,7 +254,7 @@ impl ClientCore {
     }
 
     /// The timeout for a call with `options`.
-    pub fn timeout_for(&self, options: CallOptions) -> Duration {
+    pub fn timeout_for(&self, options: &CallOptions) -> Duration {
         options.timeout.unwrap_or(self.default_timeout)
     }
 

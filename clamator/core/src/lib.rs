@@ -7,13 +7,14 @@
 #![warn(missing_docs)]
 
 mod client;
+mod context;
 mod contract;
 mod envelope;
 mod error;
 mod finite;
+mod handler_error;
 mod lifecycle;
 mod names;
-mod request;
 mod service;
 mod validation;
 
@@ -21,13 +22,15 @@ mod validation;
 pub mod __private;
 
 pub use client::{call, decode_result, encode_params, notify, CallOptions, ClientCore, RpcClient, DEFAULT_TIMEOUT};
+pub use context::{Context, Extensions, Metadata};
 pub use contract::{Contract, MethodDescriptor, MethodKind, ServiceDescriptor};
 pub use envelope::{Call, Envelope, EnvelopeError, Id, Response};
 pub use error::{codes, ContractError, Error, ProtocolError, RpcError, ServerError, TransportError};
+pub use handler_error::HandlerError;
 pub use lifecycle::{Lifecycle, State};
 pub use names::{is_valid_method_name, is_valid_service_name, to_camel_case};
-pub use request::RequestInfo;
 pub use service::{
-    typed_method, typed_notification, Handler, HandlerFuture, IntoServiceTable, ServiceBuilder, ServiceTable,
+    typed_method, typed_method_with_context, typed_notification, typed_notification_with_context, Handler,
+    HandlerFuture, IntoServiceTable, ServiceBuilder, ServiceTable,
 };
 pub use validation::{decode_and_validate, from_validator, validate, FieldError, LocSegment};

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use validator::Validate;
 
+use crate::context::Context;
 use crate::contract::{MethodDescriptor, MethodKind, ServiceDescriptor};
 use crate::envelope::{Call, Response};
 use crate::error::{codes, ContractError, RpcError};
@@ -23,27 +24,43 @@ use crate::validation::{decode_and_validate, validate, FieldError};
 /// The boxed future a type-erased handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>;
 
-/// A type-erased handler: raw params in, raw result (or error) out. Built by
-/// [`typed_method`] and [`typed_notification`], which add decoding and validation.
-pub type Handler = Arc<dyn Fn(Value) -> HandlerFuture + Send + Sync>;
+/// A type-erased handler: the request's [`Context`] and raw params in, raw result (or error)
+/// out. Built by [`typed_method`] and [`typed_notification`] (and their `_with_context`
+/// forms), which add decoding and validation.
+pub type Handler = Arc<dyn Fn(Context, Value) -> HandlerFuture + Send + Sync>;
 
 /// Wraps a typed async function as a [`Handler`]: params are deserialized and validated
 /// (`-32602` with `data.errors` on failure), the function runs, its result is validated
 /// (`-32603 Result validation failed`, also for a non-finite float, which JSON cannot
-/// represent) and serialized.
-pub fn typed_method<P, R, F, Fut>(f: F) -> Handler
+/// represent) and serialized. Its error may be any type that converts into an
+/// [`RpcError`]: an `RpcError` passes through unchanged, a [`HandlerError`](crate::HandlerError) (what `?` on any
+/// `std::error::Error` gives) becomes `-32603 Internal error`.
+pub fn typed_method<P, R, E, F, Fut>(f: F) -> Handler
 where
     P: DeserializeOwned + Validate + Send + 'static,
     R: Serialize + Validate + 'static,
+    E: Into<RpcError> + 'static,
     F: Fn(P) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<R, RpcError>> + Send + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
 {
-    Arc::new(move |params: Value| -> HandlerFuture {
+    typed_method_with_context(move |_: Context, params: P| f(params))
+}
+
+/// [`typed_method`] for a function that also takes the request's [`Context`].
+pub fn typed_method_with_context<P, R, E, F, Fut>(f: F) -> Handler
+where
+    P: DeserializeOwned + Validate + Send + 'static,
+    R: Serialize + Validate + 'static,
+    E: Into<RpcError> + 'static,
+    F: Fn(Context, P) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
+{
+    Arc::new(move |ctx: Context, params: Value| -> HandlerFuture {
         match decode_params::<P>(params) {
             Err(error) => Box::pin(std::future::ready(Err(error))),
             Ok(params) => {
-                let fut = f(params);
-                Box::pin(async move { encode_result(&fut.await?) })
+                let fut = f(ctx, params);
+                Box::pin(async move { encode_result(&fut.await.map_err(Into::into)?) })
             }
         }
     })
@@ -57,10 +74,20 @@ where
     F: Fn(P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    Arc::new(move |params: Value| -> HandlerFuture {
+    typed_notification_with_context(move |_: Context, params: P| f(params))
+}
+
+/// [`typed_notification`] for a function that also takes the request's [`Context`].
+pub fn typed_notification_with_context<P, F, Fut>(f: F) -> Handler
+where
+    P: DeserializeOwned + Validate + Send + 'static,
+    F: Fn(Context, P) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |ctx: Context, params: Value| -> HandlerFuture {
         match decode_params::<P>(params) {
             Err(error) => Box::pin(std::future::ready(Err(error))),
-            Ok(params) => Box::pin(f(params).map(|()| Ok(Value::Null))),
+            Ok(params) => Box::pin(f(ctx, params).map(|()| Ok(Value::Null))),
         }
     })
 }
@@ -147,12 +174,18 @@ impl ServiceTable {
     /// Notifications never get a reply. A request sent to a notification method runs it
     /// and gets a `null` result, so that the caller does not wait for nothing.
     pub async fn dispatch(&self, call: Call) -> Option<Response> {
+        self.dispatch_with(Context::for_call(&call), call).await
+    }
+
+    /// [`dispatch`](Self::dispatch) with the request's [`Context`] as the transport (and any
+    /// middleware) built it: attempt, deadline, metadata, extensions.
+    pub async fn dispatch_with(&self, ctx: Context, call: Call) -> Option<Response> {
         let Call { method, params, id, .. } = call;
         let Some(entry) = self.methods.get(&method) else {
             tracing::debug!(service = %self.name(), %method, "method not found");
             return id.map(|id| Response::error(Some(id), RpcError::method_not_found()));
         };
-        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| (entry.handler)(params))) {
+        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| (entry.handler)(ctx, params))) {
             Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await.unwrap_or_else(|p| Err(panic_error(p))),
             Err(p) => Err(panic_error(p)),
         };
@@ -243,14 +276,28 @@ impl ServiceBuilder {
 
     /// Adds a typed method; params and result are validated as for generated services.
     #[must_use]
-    pub fn method<P, R, F, Fut>(self, name: impl Into<String>, f: F) -> Self
+    pub fn method<P, R, E, F, Fut>(self, name: impl Into<String>, f: F) -> Self
     where
         P: DeserializeOwned + Validate + Send + 'static,
         R: Serialize + Validate + 'static,
+        E: Into<RpcError> + 'static,
         F: Fn(P) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<R, RpcError>> + Send + 'static,
+        Fut: Future<Output = Result<R, E>> + Send + 'static,
     {
         self.push(name.into(), MethodKind::Method, typed_method(f))
+    }
+
+    /// Adds a typed method that also takes the request's [`Context`].
+    #[must_use]
+    pub fn method_with_context<P, R, E, F, Fut>(self, name: impl Into<String>, f: F) -> Self
+    where
+        P: DeserializeOwned + Validate + Send + 'static,
+        R: Serialize + Validate + 'static,
+        E: Into<RpcError> + 'static,
+        F: Fn(Context, P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, E>> + Send + 'static,
+    {
+        self.push(name.into(), MethodKind::Method, typed_method_with_context(f))
     }
 
     /// Adds a typed notification handler.
@@ -271,7 +318,7 @@ impl ServiceBuilder {
         F: Fn(Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, RpcError>> + Send + 'static,
     {
-        let handler: Handler = Arc::new(move |params| Box::pin(f(params)));
+        let handler: Handler = Arc::new(move |_: Context, params| Box::pin(f(params)));
         self.push(name.into(), MethodKind::Method, handler)
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clamator_core::{
-    CallOptions, ClientCore, Error, Id, Response, RpcClient, RpcError, State, TransportError, DEFAULT_TIMEOUT,
+    CallOptions, ClientCore, Context, Error, Id, Response, RpcClient, RpcError, State, TransportError, DEFAULT_TIMEOUT,
 };
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -95,16 +95,20 @@ impl RpcClient for MemoryRpcClient {
             None => return Err(RpcError::method_not_found().into()),
         };
         let (tx, rx) = oneshot::channel::<Response>();
-        hosted.spawn(call, Some(tx));
+        let timeout = core.timeout_for(&options);
+        let ctx = Context::for_call(&call)
+            .with_deadline(Some(tokio::time::Instant::now() + timeout))
+            .with_metadata(options.metadata);
+        hosted.spawn(ctx, call, Some(tx));
         // A dropped sender means the server stopped before the handler finished.
         let reply = async { rx.await.map_err(|_| TransportError::Stopped) };
-        core.await_reply(reply, core.timeout_for(options)).await
+        core.await_reply(reply, timeout).await
     }
 
     async fn notify_value<'a>(&'a self, service: &'a str, method: &'a str, params: Value) -> Result<(), Error> {
         let call = self.inner.core.prepare(service, method, params, None)?;
         match self.inner.bus.lookup(service) {
-            Some(hosted) if hosted.server.is_started() => hosted.spawn(call, None),
+            Some(hosted) if hosted.server.is_started() => hosted.spawn(Context::for_call(&call), call, None),
             Some(_) => return Err(not_running(service).into()),
             None => tracing::debug!(service, method, "notification for a service nobody serves dropped"),
         }

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clamator_core::{Call, IntoServiceTable, Lifecycle, Response, ServerError, State};
+use clamator_core::{Call, Context, IntoServiceTable, Lifecycle, Response, ServerError, State};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -30,13 +30,13 @@ impl ServerShared {
 }
 
 impl Hosted {
-    /// Runs `call` on its server (tracked, so `stop` can wait for it); the reply, if any,
+    /// Runs `call` in `ctx` on its server (tracked, so `stop` can wait for it); the reply, if any,
     /// goes to `reply`.
-    pub(crate) fn spawn(self, call: Call, reply: Option<oneshot::Sender<Response>>) {
+    pub(crate) fn spawn(self, ctx: Context, call: Call, reply: Option<oneshot::Sender<Response>>) {
         let server = Arc::clone(&self.server);
         server.tracker.spawn(async move {
             tokio::select! {
-                response = self.table.dispatch(call) => {
+                response = self.table.dispatch_with(ctx, call) => {
                     if let (Some(reply), Some(response)) = (reply, response) {
                         // The caller may have timed out and gone: nothing to do then.
                         let _ = reply.send(response);

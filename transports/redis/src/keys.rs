@@ -39,6 +39,8 @@ pub(crate) mod field {
     pub(crate) const TIMEOUT_MS: &str = "timeout-ms";
     /// `reply-ttl-ms`: the TTL the caller keeps on its reply stream; servers refresh it.
     pub(crate) const REPLY_TTL_MS: &str = "reply-ttl-ms";
+    /// `metadata`: the caller's metadata, a JSON object of strings (Rust clients, when any).
+    pub(crate) const METADATA: &str = "metadata";
     /// Dead letters: why the entry was set aside (`max-deliveries`).
     pub(crate) const DEAD_REASON: &str = "dead-reason";
     /// Dead letters: how many times the entry had been delivered.

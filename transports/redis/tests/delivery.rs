@@ -145,7 +145,10 @@ async fn slow_handlers_under_a_backlog_run_exactly_once() {
     let executions = merged(&logs);
     assert_eq!(executions.len(), 30);
     assert!(executions.values().all(|&n| n == 1), "every call executed exactly once: {executions:?}");
-    assert!(most_held <= 2, "a server held {most_held} entries with 2 handler slots");
+    // A finished entry stays pending until its reply and acknowledgement are written, which
+    // happens while the next entry already runs: at most the 2 running plus the 2 being
+    // acknowledged (the old reader took 16 at a time).
+    assert!(most_held <= 4, "a server held {most_held} entries with 2 handler slots");
     assert!(logs.iter().all(|l| l.max_in_flight() <= 2));
     let reclaimed: u64 = servers.iter().map(|s| s.stats().reclaimed).sum();
     assert_eq!(reclaimed, 0, "nothing was reclaimed from a live server");

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clamator_core::{CallOptions, ClientCore, Error, Id, Response, RpcClient, State, TransportError, DEFAULT_TIMEOUT};
+use clamator_core::{
+    CallOptions, ClientCore, Error, Id, ProtocolError, Response, RpcClient, State, TransportError, DEFAULT_TIMEOUT,
+};
 use redis::aio::ConnectionManager;
 use redis::Client;
 use serde_json::Value;
@@ -15,7 +17,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::connection::{query, Failure, Source};
-use crate::keys::{command_stream, reply_stream};
+use crate::keys::{command_stream, field, reply_stream};
 use crate::DEFAULT_MAX_PAYLOAD;
 
 /// How long a reply stream lives without its client refreshing it: 10 minutes.
@@ -277,8 +279,8 @@ impl RpcClient for RedisRpcClient {
     /// Sends the request and waits for its reply.
     ///
     /// The entry carries the 0.1.9 fields `type`, `envelope`, `reply-to`, then `timeout-ms`
-    /// (this call's timeout) and `reply-ttl-ms` (the reply stream's TTL), which 0.1.9 servers
-    /// ignore. When the `XADD` fails, the error says whether the request was written
+    /// (this call's timeout), `reply-ttl-ms` (the reply stream's TTL) and, when the call has
+    /// metadata, `metadata` (a JSON object of strings), which 0.1.9 servers ignore. When the `XADD` fails, the error says whether the request was written
     /// ([`TransportError::NotSent`]: certainly not). When the connection broke while the
     /// `XADD` was in flight, the request may be in Redis: the call keeps waiting for a reply
     /// and, if none comes within the timeout, fails with [`TransportError::OutcomeUnknown`].
@@ -294,7 +296,7 @@ impl RpcClient for RedisRpcClient {
         let call = core.prepare(service, method, params, Some(Id::String(id.clone())))?;
         let envelope = call.to_json();
         self.check_size(&envelope)?;
-        let timeout = core.timeout_for(options);
+        let timeout = core.timeout_for(&options);
         let mut connection = self.commands()?;
         // Registered before the XADD: the reply may arrive before the XADD returns.
         let (tx, rx) = oneshot::channel();
@@ -304,16 +306,20 @@ impl RpcClient for RedisRpcClient {
         let mut add = redis::cmd("XADD");
         add.arg(&stream)
             .arg("*")
-            .arg("type")
+            .arg(field::TYPE)
             .arg("rpc")
-            .arg("envelope")
+            .arg(field::ENVELOPE)
             .arg(envelope)
-            .arg("reply-to")
+            .arg(field::REPLY_TO)
             .arg(&self.inner.reply_stream)
-            .arg("timeout-ms")
+            .arg(field::TIMEOUT_MS)
             .arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
-            .arg("reply-ttl-ms")
+            .arg(field::REPLY_TTL_MS)
             .arg(u64::try_from(self.inner.reply_ttl.as_millis()).unwrap_or(u64::MAX));
+        if !options.metadata.is_empty() {
+            let metadata = serde_json::to_string(&options.metadata).map_err(ProtocolError::ParamsNotSerializable)?;
+            add.arg(field::METADATA).arg(metadata);
+        }
         let uncertain: Mutex<Option<redis::RedisError>> = Mutex::new(None);
         let reply = async {
             match query::<()>(&mut connection, &add).await {
@@ -350,7 +356,7 @@ impl RpcClient for RedisRpcClient {
         let mut connection = self.commands()?;
         let stream = command_stream(&self.inner.prefix, service);
         let mut add = redis::cmd("XADD");
-        add.arg(&stream).arg("*").arg("type").arg("rpc").arg("envelope").arg(envelope);
+        add.arg(&stream).arg("*").arg(field::TYPE).arg("rpc").arg(field::ENVELOPE).arg(envelope);
         query::<()>(&mut connection, &add)
             .await
             .map_err(|failure| failure.into_transport_error(&format!("XADD to {stream}")).into())

@@ -62,7 +62,7 @@ impl Inner {
                     let mut received = false;
                     for entry in read_reply(value) {
                         last_id.clone_from(&entry.id);
-                        self.deliver(entry.field("envelope"));
+                        self.deliver(entry.field(crate::keys::field::ENVELOPE));
                         received = true;
                     }
                     if (received && !ttl_set) || Instant::now() >= next_refresh {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use clamator_core::{Envelope, RequestInfo, Response, RpcError, ServiceTable};
+use clamator_core::{Context, Envelope, Metadata, Response, RpcError, ServiceTable};
 use redis::aio::ConnectionManager;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -225,13 +225,13 @@ impl Worker {
                 return;
             }
         }
-        let info = RequestInfo::new(deadline_ms.and_then(|ms| clock.local_deadline(ms)), attempt);
+        let delivery = Delivery { attempt, deadline: deadline_ms.and_then(|ms| clock.local_deadline(ms)) };
         let worker = Arc::clone(self);
         self.shared.handlers.spawn(async move {
             let started = Instant::now();
             let reply = tokio::select! {
                 () = worker.shared.abort.cancelled() => None,
-                reply = info.scope(worker.process(&entry)) => Some(reply),
+                reply = worker.process(&entry, delivery) => Some(reply),
             };
             worker.record_duration(started.elapsed());
             let writer = match reply {
@@ -253,7 +253,7 @@ impl Worker {
 
     /// Runs one entry and decides its reply. Every outcome is then acknowledged, so nothing
     /// blocks the stream and nothing bad is retried for ever.
-    async fn process(&self, entry: &RawEntry) -> Option<Reply> {
+    async fn process(&self, entry: &RawEntry, delivery: Delivery) -> Option<Reply> {
         let service = self.table.name();
         let reply_to = self.reply_to(entry);
         let Some(bytes) = entry.field(field::ENVELOPE) else {
@@ -269,7 +269,13 @@ impl Worker {
                 tracing::warn!(service, entry = %entry.id, got = %call.service, "call for another service on this stream");
                 call.id.map(|id| Response::error(Some(id), RpcError::method_not_found()))
             }
-            Ok(Envelope::Call(call)) => self.table.dispatch(call).await,
+            Ok(Envelope::Call(call)) => {
+                let ctx = Context::for_call(&call)
+                    .with_attempt(delivery.attempt)
+                    .with_deadline(delivery.deadline)
+                    .with_metadata(entry_metadata(entry));
+                self.table.dispatch_with(ctx, call).await
+            }
             Ok(Envelope::Response(_)) => {
                 tracing::warn!(service, entry = %entry.id, "a response on a command stream acknowledged and dropped");
                 None
@@ -312,4 +318,21 @@ impl Worker {
         let ttl_ms = declared.or(fallback).filter(|&ttl| ttl > 0 && key.starts_with(&self.reply_prefix));
         Some(Reply { key, json: response.to_json(), ttl_ms })
     }
+}
+
+/// What the transport knows of one delivery of an entry.
+#[derive(Debug, Clone, Copy)]
+struct Delivery {
+    attempt: u32,
+    deadline: Option<Instant>,
+}
+
+/// The caller's metadata: the entry's `metadata` field, a JSON object of strings (absent:
+/// none; malformed: none, and logged).
+fn entry_metadata(entry: &RawEntry) -> Metadata {
+    let Some(raw) = entry.field(field::METADATA) else { return Metadata::new() };
+    serde_json::from_slice(raw).unwrap_or_else(|e| {
+        tracing::warn!(entry = %entry.id, error = %e, "metadata field is not a JSON object of strings; ignored");
+        Metadata::new()
+    })
 }
