@@ -57,10 +57,11 @@
 
 pub use clamator_core::{
     call, codes, decode_and_validate, decode_result, encode_params, is_valid_method_name, is_valid_service_name,
-    notify, to_camel_case, typed_method, typed_notification, validate, Call, CallOptions, ClientCore, Contract,
-    ContractError, Envelope, EnvelopeError, Error, FieldError, Handler, HandlerFuture, Id, IntoServiceTable, Lifecycle,
-    LocSegment, MethodDescriptor, MethodKind, ProtocolError, RequestInfo, Response, RpcClient, RpcError, ServerError,
-    ServiceBuilder, ServiceDescriptor, ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
+    notify, to_camel_case, typed_method, typed_notification, validate, AnyClient, BoxFuture, Call, CallOptions,
+    ClientCore, Contract, ContractError, DynRpcClient, Envelope, EnvelopeError, Error, FieldError, Handler,
+    HandlerFuture, Id, IntoServiceTable, Lifecycle, LocSegment, LocalClient, MethodDescriptor, MethodKind,
+    ProtocolError, RequestInfo, Response, RpcClient, RpcError, ServerError, ServiceBuilder, ServiceDescriptor,
+    ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
 };
 
 #[doc(hidden)]

@@ -12,6 +12,7 @@ mod envelope;
 mod error;
 mod finite;
 mod lifecycle;
+mod local;
 mod names;
 mod request;
 mod service;
@@ -20,11 +21,15 @@ mod validation;
 #[doc(hidden)]
 pub mod __private;
 
-pub use client::{call, decode_result, encode_params, notify, CallOptions, ClientCore, RpcClient, DEFAULT_TIMEOUT};
+pub use client::{
+    call, decode_result, encode_params, notify, AnyClient, BoxFuture, CallOptions, ClientCore, DynRpcClient, RpcClient,
+    DEFAULT_TIMEOUT,
+};
 pub use contract::{Contract, MethodDescriptor, MethodKind, ServiceDescriptor};
 pub use envelope::{Call, Envelope, EnvelopeError, Id, Response};
 pub use error::{codes, ContractError, Error, ProtocolError, RpcError, ServerError, TransportError};
 pub use lifecycle::{Lifecycle, State};
+pub use local::LocalClient;
 pub use names::{is_valid_method_name, is_valid_service_name, to_camel_case};
 pub use request::RequestInfo;
 pub use service::{
