@@ -60,8 +60,8 @@ pub use clamator_core::{
     notify, to_camel_case, typed_method, typed_notification, validate, AnyClient, BoxFuture, Call, CallOptions,
     ClientCore, Contract, ContractError, DynRpcClient, Envelope, EnvelopeError, Error, FieldError, Handler,
     HandlerFuture, Id, IntoServiceTable, Lifecycle, LocSegment, LocalClient, MethodDescriptor, MethodKind,
-    ProtocolError, RequestInfo, Response, RpcClient, RpcError, ServerError, ServiceBuilder, ServiceDescriptor,
-    ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
+    ProtocolError, RequestInfo, Response, RpcClient, RpcError, RpcServer, ServerError, ServiceBuilder,
+    ServiceDescriptor, ServiceRegistry, ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
 };
 
 #[doc(hidden)]

@@ -15,6 +15,7 @@ mod lifecycle;
 mod local;
 mod names;
 mod request;
+mod server;
 mod service;
 mod validation;
 
@@ -32,6 +33,7 @@ pub use lifecycle::{Lifecycle, State};
 pub use local::LocalClient;
 pub use names::{is_valid_method_name, is_valid_service_name, to_camel_case};
 pub use request::RequestInfo;
+pub use server::{RpcServer, ServiceRegistry};
 pub use service::{
     typed_method, typed_notification, Handler, HandlerFuture, IntoServiceTable, ServiceBuilder, ServiceTable,
 };

@@ -1,9 +1,11 @@
 //! The server: hosts services on the bus and runs their handlers.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use clamator_core::{Call, IntoServiceTable, Lifecycle, Response, ServerError, State};
+use clamator_core::{
+    BoxFuture, Call, IntoServiceTable, Response, RpcServer, ServerError, ServiceRegistry, ServiceTable, State,
+};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -15,9 +17,8 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// State the bus entries share with their server.
 pub(crate) struct ServerShared {
-    lifecycle: Lifecycle,
-    /// Serializes registration against start, so no service slips in after start.
-    registering: Mutex<()>,
+    /// The registration and lifecycle rules, shared with every transport.
+    registry: ServiceRegistry,
     tracker: TaskTracker,
     /// Cancelled when the grace period is over: unfinished handlers are dropped.
     abort: CancellationToken,
@@ -25,7 +26,7 @@ pub(crate) struct ServerShared {
 
 impl ServerShared {
     pub(crate) fn is_started(&self) -> bool {
-        self.lifecycle.is_started()
+        self.registry.is_started()
     }
 }
 
@@ -86,8 +87,7 @@ impl MemoryRpcServer {
     /// A server on `bus` whose `stop` waits at most `grace` for in-flight handlers.
     pub fn with_shutdown_grace(bus: &MemoryBus, grace: Duration) -> Self {
         let shared = ServerShared {
-            lifecycle: Lifecycle::new(),
-            registering: Mutex::new(()),
+            registry: ServiceRegistry::new(),
             tracker: TaskTracker::new(),
             abort: CancellationToken::new(),
         };
@@ -101,26 +101,22 @@ impl MemoryRpcServer {
     /// [`ServerError::Stopped`].
     pub fn register_service(&self, service: impl IntoServiceTable) -> Result<(), ServerError> {
         let table = service.into_service_table();
-        let _guard = self.shared.registering.lock().unwrap_or_else(|e| e.into_inner());
-        match self.shared.lifecycle.state() {
-            State::Idle => {}
-            State::Started => return Err(ServerError::RegisterAfterStart(table.name().to_owned())),
-            State::Stopped => return Err(ServerError::Stopped),
-        }
-        self.bus.register(Hosted { table, server: Arc::clone(&self.shared) })
+        // The registry checks this server's rules; the bus claims the name across servers.
+        let claim =
+            |table: &ServiceTable| self.bus.register(Hosted { table: table.clone(), server: Arc::clone(&self.shared) });
+        self.shared.registry.register_with(table, claim)
     }
 
     /// Starts serving. Idempotent; fails with [`ServerError::Stopped`] after `stop`.
     pub async fn start(&self) -> Result<(), ServerError> {
-        let _guard = self.shared.registering.lock().unwrap_or_else(|e| e.into_inner());
-        self.shared.lifecycle.start().map(drop).map_err(|()| ServerError::Stopped)
+        self.shared.registry.start().map(drop)
     }
 
     /// Stops serving: the services leave the bus at once, in-flight handlers get the grace
     /// period to finish, and the callers of any still running then get `transport stopped`.
     /// Idempotent.
     pub async fn stop(&self) {
-        let was = self.shared.lifecycle.stop();
+        let was = self.shared.registry.stop();
         self.bus.unregister(&self.shared);
         if was == State::Stopped {
             return;
@@ -135,6 +131,25 @@ impl MemoryRpcServer {
 
     /// The lifecycle state.
     pub fn state(&self) -> State {
-        self.shared.lifecycle.state()
+        self.shared.registry.state()
+    }
+}
+
+/// Delegates to the inherent methods of the same names.
+impl RpcServer for MemoryRpcServer {
+    fn register_service(&self, service: ServiceTable) -> Result<(), ServerError> {
+        MemoryRpcServer::register_service(self, service)
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), ServerError>> {
+        Box::pin(MemoryRpcServer::start(self))
+    }
+
+    fn stop(&self) -> BoxFuture<'_, ()> {
+        Box::pin(MemoryRpcServer::stop(self))
+    }
+
+    fn state(&self) -> State {
+        MemoryRpcServer::state(self)
     }
 }

@@ -15,7 +15,9 @@ mod worker;
 
 use std::sync::{Arc, Mutex};
 
-use clamator_core::{IntoServiceTable, Lifecycle, ServerError, ServiceTable, State, TransportError};
+use clamator_core::{
+    BoxFuture, IntoServiceTable, RpcServer, ServerError, ServiceRegistry, ServiceTable, State, TransportError,
+};
 use redis::aio::ConnectionManager;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -37,8 +39,8 @@ use crate::connection::sleep_or_stop;
 
 struct Shared {
     settings: Settings,
-    lifecycle: Lifecycle,
-    services: Mutex<Vec<ServiceTable>>,
+    /// The registration and lifecycle rules, shared with every transport.
+    registry: ServiceRegistry,
     workers: Mutex<Vec<Arc<Worker>>>,
     start_lock: tokio::sync::Mutex<()>,
     /// Cancelled by `stop`: readers and reclaimers stop taking entries.
@@ -106,8 +108,7 @@ impl RedisRpcServer {
     fn from_settings(settings: Settings) -> Self {
         let shared = Shared {
             settings,
-            lifecycle: Lifecycle::new(),
-            services: Mutex::new(Vec::new()),
+            registry: ServiceRegistry::new(),
             workers: Mutex::new(Vec::new()),
             start_lock: tokio::sync::Mutex::new(()),
             stop: CancellationToken::new(),
@@ -130,7 +131,7 @@ impl RedisRpcServer {
 
     /// The lifecycle state.
     pub fn state(&self) -> State {
-        self.shared.lifecycle.state()
+        self.shared.registry.state()
     }
 
     /// This server's delivery counters: completed, expired, dead-lettered and reclaimed
@@ -142,18 +143,7 @@ impl RedisRpcServer {
     /// Hosts a service. Errors: [`ServerError::DuplicateService`] (on this server),
     /// [`ServerError::RegisterAfterStart`], [`ServerError::Stopped`].
     pub fn register_service(&self, service: impl IntoServiceTable) -> Result<(), ServerError> {
-        let table = service.into_service_table();
-        let mut services = self.shared.services.lock().unwrap_or_else(|e| e.into_inner());
-        match self.shared.lifecycle.state() {
-            State::Idle => {}
-            State::Started => return Err(ServerError::RegisterAfterStart(table.name().to_owned())),
-            State::Stopped => return Err(ServerError::Stopped),
-        }
-        if services.iter().any(|s| s.name() == table.name()) {
-            return Err(ServerError::DuplicateService(table.name().to_owned()));
-        }
-        services.push(table);
-        Ok(())
+        self.shared.registry.register(service.into_service_table())
     }
 
     /// Connects, reads Redis's clock, creates each service's consumer group (`MKSTREAM`; an
@@ -164,27 +154,15 @@ impl RedisRpcServer {
     /// server of the service ever ran are served (0.1.9 creates it at `$` and never serves them).
     pub async fn start(&self) -> Result<(), ServerError> {
         let _guard = self.shared.start_lock.lock().await;
-        match self.state() {
-            State::Started => return Ok(()),
-            State::Stopped => return Err(ServerError::Stopped),
-            State::Idle => {}
-        }
-        let mut commands = self.shared.settings.source.commands().await?;
-        self.shared.clock.calibrate(&mut commands).await.map_err(|e| TransportError::connection("TIME failed", e))?;
-        let services = self.shared.services.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut workers = Vec::new();
-        for table in services {
-            let worker = Worker::new(table, Arc::clone(&self.shared));
-            worker
-                .create_group(&mut commands)
-                .await
-                .map_err(|e| TransportError::connection("XGROUP CREATE failed", e))?;
-            workers.push(Arc::new(worker));
-        }
-        *self.shared.commands.lock().unwrap_or_else(|e| e.into_inner()) = Some(commands);
-        if self.shared.lifecycle.start().is_err() {
-            return Err(ServerError::Stopped);
-        }
+        let Some(services) = self.shared.registry.begin_start()? else { return Ok(()) };
+        let workers = match self.set_up(services).await {
+            Ok(workers) => workers,
+            Err(e) => {
+                self.shared.registry.abort_start();
+                return Err(e);
+            }
+        };
+        self.shared.registry.finish_start()?;
         for worker in &workers {
             self.shared.background.spawn(Arc::clone(worker).lease_loop());
             self.shared.loops.spawn(Arc::clone(worker).read_loop());
@@ -195,13 +173,30 @@ impl RedisRpcServer {
         Ok(())
     }
 
+    /// `start`'s I/O: connects, reads the clock, creates the groups.
+    async fn set_up(&self, services: Vec<ServiceTable>) -> Result<Vec<Arc<Worker>>, ServerError> {
+        let mut commands = self.shared.settings.source.commands().await?;
+        self.shared.clock.calibrate(&mut commands).await.map_err(|e| TransportError::connection("TIME failed", e))?;
+        let mut workers = Vec::new();
+        for table in services {
+            let worker = Worker::new(table, Arc::clone(&self.shared));
+            worker
+                .create_group(&mut commands)
+                .await
+                .map_err(|e| TransportError::connection("XGROUP CREATE failed", e))?;
+            workers.push(Arc::new(worker));
+        }
+        *self.shared.commands.lock().unwrap_or_else(|e| e.into_inner()) = Some(commands);
+        Ok(workers)
+    }
+
     /// Stops: readers stop at once, in-flight handlers get the grace period to finish (and
     /// reply, and acknowledge), then the rest are dropped unacknowledged, to be reclaimed by
     /// another server. A consumer that holds nothing is deleted from its group. Owned
     /// connections are closed. Idempotent.
     pub async fn stop(&self) {
         let _guard = self.shared.start_lock.lock().await;
-        if self.shared.lifecycle.stop() != State::Started {
+        if self.shared.registry.stop() != State::Started {
             return;
         }
         let shared = &self.shared;
@@ -228,6 +223,25 @@ impl RedisRpcServer {
             }
         }
         shared.commands.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// Delegates to the inherent methods of the same names.
+impl RpcServer for RedisRpcServer {
+    fn register_service(&self, service: ServiceTable) -> Result<(), ServerError> {
+        RedisRpcServer::register_service(self, service)
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), ServerError>> {
+        Box::pin(RedisRpcServer::start(self))
+    }
+
+    fn stop(&self) -> BoxFuture<'_, ()> {
+        Box::pin(RedisRpcServer::stop(self))
+    }
+
+    fn state(&self) -> State {
+        RedisRpcServer::state(self)
     }
 }
 
