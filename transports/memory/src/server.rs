@@ -51,6 +51,11 @@ impl Hosted {
 
 /// A server on a [`MemoryBus`]. Cloning gives another handle to the same server.
 ///
+/// **Dropping the last handle stops the server**, as [`stop`](Self::stop) would: its
+/// services leave the bus at once, and in-flight handlers get the grace period in a task on
+/// the current tokio runtime (a drop cannot wait); outside a runtime they are dropped and
+/// their callers get `transport stopped`.
+///
 /// ```
 /// # use clamator_over_memory::{MemoryBus, MemoryRpcServer};
 /// # use clamator_core::ServiceBuilder;
@@ -70,11 +75,53 @@ pub struct MemoryRpcServer {
     bus: MemoryBus,
     shared: Arc<ServerShared>,
     grace: Duration,
+    /// Dropped with the last clone: stops the server.
+    _last: Arc<StopOnDrop>,
 }
 
-impl std::fmt::Debug for MemoryRpcServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryRpcServer").field("state", &self.state()).field("grace", &self.grace).finish()
+/// Held once per [`MemoryRpcServer`] and its clones (never by the bus or the handlers): its
+/// drop, when the last user handle goes, stops the server.
+struct StopOnDrop {
+    bus: MemoryBus,
+    shared: Arc<ServerShared>,
+    grace: Duration,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if !begin_shut_down(&self.bus, &self.shared) {
+            return;
+        }
+        // Waiting out the grace period for in-flight handlers needs a runtime, which a drop
+        // cannot await on.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let (shared, grace) = (Arc::clone(&self.shared), self.grace);
+                runtime.spawn(async move { finish_shut_down(&shared, grace).await });
+            }
+            Err(_) => self.shared.abort.cancel(),
+        }
+    }
+}
+
+/// The part of `stop` that needs no waiting: stopped, off the bus (no new calls reach the
+/// server), no new handlers. `false` when it was already stopped.
+fn begin_shut_down(bus: &MemoryBus, shared: &Arc<ServerShared>) -> bool {
+    let was = shared.registry.stop();
+    bus.unregister(shared);
+    if was == State::Stopped {
+        return false;
+    }
+    shared.tracker.close();
+    true
+}
+
+/// The rest of `stop`: in-flight handlers get `grace` to finish, then are dropped.
+async fn finish_shut_down(shared: &ServerShared, grace: Duration) {
+    if tokio::time::timeout(grace, shared.tracker.wait()).await.is_err() {
+        tracing::warn!(?grace, "memory server stopped with handlers still running");
+        shared.abort.cancel();
+        shared.tracker.wait().await;
     }
 }
 
@@ -91,7 +138,9 @@ impl MemoryRpcServer {
             tracker: TaskTracker::new(),
             abort: CancellationToken::new(),
         };
-        Self { bus: bus.clone(), shared: Arc::new(shared), grace }
+        let shared = Arc::new(shared);
+        let last = StopOnDrop { bus: bus.clone(), shared: Arc::clone(&shared), grace };
+        Self { bus: bus.clone(), shared, grace, _last: Arc::new(last) }
     }
 
     /// Hosts a service. The name is claimed on the bus at once, so a second server
@@ -116,16 +165,8 @@ impl MemoryRpcServer {
     /// period to finish, and the callers of any still running then get `transport stopped`.
     /// Idempotent.
     pub async fn stop(&self) {
-        let was = self.shared.registry.stop();
-        self.bus.unregister(&self.shared);
-        if was == State::Stopped {
-            return;
-        }
-        self.shared.tracker.close();
-        if tokio::time::timeout(self.grace, self.shared.tracker.wait()).await.is_err() {
-            tracing::warn!(grace = ?self.grace, "memory server stopped with handlers still running");
-            self.shared.abort.cancel();
-            self.shared.tracker.wait().await;
+        if begin_shut_down(&self.bus, &self.shared) {
+            finish_shut_down(&self.shared, self.grace).await;
         }
     }
 

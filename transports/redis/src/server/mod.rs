@@ -73,6 +73,14 @@ impl Shared {
 /// one of them. See the crate documentation's "Delivery guarantees" for exactly when a
 /// handler can run twice, and what happens to poison and expired requests.
 ///
+/// Cloning gives another handle to the same server. **Dropping the last handle stops the
+/// server**, as [`stop`](Self::stop) would: its readers stop at once (a request sent
+/// afterwards waits in Redis for another server), and the rest of `stop` (the grace period
+/// for in-flight handlers, retiring the consumers) runs as a task on the current tokio
+/// runtime, since a drop cannot wait. Dropped outside a runtime, in-flight handlers are
+/// abandoned unacknowledged, for another server to reclaim. Call `stop` and await it to
+/// know when the server is done.
+///
 /// ```no_run
 /// # async fn demo(table: clamator_core::ServiceTable) -> Result<(), Box<dyn std::error::Error>> {
 /// use clamator_over_redis::RedisRpcServer;
@@ -87,6 +95,8 @@ impl Shared {
 #[derive(Clone)]
 pub struct RedisRpcServer {
     shared: Arc<Shared>,
+    /// Dropped with the last clone: stops the server.
+    _last: Arc<StopOnDrop>,
 }
 
 impl std::fmt::Debug for RedisRpcServer {
@@ -121,7 +131,8 @@ impl RedisRpcServer {
             clock: RedisClock::default(),
             counters: Counters::default(),
         };
-        Self { shared: Arc::new(shared) }
+        let shared = Arc::new(shared);
+        Self { _last: Arc::new(StopOnDrop { shared: Arc::clone(&shared) }), shared }
     }
 
     /// The instance id.
@@ -195,11 +206,55 @@ impl RedisRpcServer {
     /// another server. A consumer that holds nothing is deleted from its group. Owned
     /// connections are closed. Idempotent.
     pub async fn stop(&self) {
-        let _guard = self.shared.start_lock.lock().await;
-        if self.shared.registry.stop() != State::Started {
+        self.shared.shut_down().await;
+    }
+}
+
+/// Held once per [`RedisRpcServer`] and its clones (never by the server's own tasks): its
+/// drop, when the last user handle goes, stops the server.
+struct StopOnDrop {
+    shared: Arc<Shared>,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        match shared.registry.state() {
+            State::Stopped => {}
+            State::Idle => {
+                shared.registry.stop();
+            }
+            State::Started => {
+                // Readers and reclaimers stop at once; the rest of `stop` (the grace period
+                // for in-flight handlers, retiring the consumers) needs to await, which a
+                // drop cannot: it runs on the runtime, if there is one.
+                shared.stop.cancel();
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => {
+                        let shared = Arc::clone(shared);
+                        runtime.spawn(async move { shared.shut_down().await });
+                    }
+                    Err(_) => {
+                        tracing::warn!("RedisRpcServer dropped outside a runtime: handlers in flight are dropped");
+                        shared.registry.stop();
+                        shared.abort.cancel();
+                        shared.finish.cancel();
+                        shared.workers.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// `stop`, for both the user's call and the last handle's drop.
+    async fn shut_down(&self) {
+        let _guard = self.start_lock.lock().await;
+        if self.registry.stop() != State::Started {
             return;
         }
-        let shared = &self.shared;
+        let shared = self;
         let grace_ends = Instant::now() + shared.settings.grace;
         shared.stop.cancel();
         shared.loops.close();
