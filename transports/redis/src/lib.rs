@@ -24,6 +24,7 @@ mod connection;
 mod dead_letter;
 mod entry;
 mod keys;
+mod options;
 mod server;
 
 #[doc = include_str!("../../../docs/redis-delivery.md")]
@@ -36,6 +37,7 @@ pub use client::{RedisClientBuilder, RedisRpcClient, DEFAULT_REPLY_TTL};
 pub use connection::DEFAULT_URL;
 pub use dead_letter::{DeadLetter, DeadLetters, DEAD_LETTERED};
 pub use keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, reply_stream};
+pub use options::ConnectionOptions;
 pub use server::{
     RedisRpcServer, RedisServerBuilder, ServerStats, DEFAULT_CLAIM_IDLE, DEFAULT_DEAD_CONSUMER_IDLE,
     DEFAULT_DEAD_LETTER_MAXLEN, DEFAULT_FOREIGN_REPLY_TTL, DEFAULT_MAX_DELIVERIES, DEFAULT_PREFETCH_BUDGET,
