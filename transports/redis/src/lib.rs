@@ -6,6 +6,8 @@
 //!   service (a consumer group), with at-least-once delivery and reclaim of entries whose
 //!   server died.
 //! - [`RedisRpcClient`]: sends calls and reads replies from its own reply stream.
+//! - [`ConnectionOptions`]: the connection settings both builders share (URL or client,
+//!   injected connection, instance id, payload limit), to build once and give to each.
 //!
 //! Keys (for a prefix `P`), as 0.1.9 lays them out: `P:cmds:<service>` (stream; group
 //! `<service>`; consumers `<service>:<server id>`) and `P:replies:<client id>` (stream).
