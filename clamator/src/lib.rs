@@ -58,10 +58,11 @@
 pub use clamator_core::{
     call, codes, decode_and_validate, decode_result, encode_params, is_valid_method_name, is_valid_service_name,
     notify, to_camel_case, typed_method, typed_method_with_context, typed_notification,
-    typed_notification_with_context, validate, Call, CallOptions, ClientCore, Context, Contract, ContractError,
-    Envelope, EnvelopeError, Error, Extensions, FieldError, Handler, HandlerError, HandlerFuture, Id, IntoServiceTable,
-    Lifecycle, LocSegment, Metadata, MethodDescriptor, MethodKind, ProtocolError, Response, RpcClient, RpcError,
-    ServerError, ServiceBuilder, ServiceDescriptor, ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
+    typed_notification_with_context, validate, AnyClient, BoxFuture, Call, CallOptions, ClientCore, Context, Contract,
+    ContractError, DynRpcClient, Envelope, EnvelopeError, Error, Extensions, FieldError, Handler, HandlerError,
+    HandlerFuture, Id, IntoServiceTable, Lifecycle, LocSegment, LocalClient, Metadata, MethodDescriptor, MethodKind,
+    ProtocolError, Response, RpcClient, RpcError, RpcServer, ServerError, ServiceBuilder, ServiceDescriptor,
+    ServiceRegistry, ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
 };
 
 #[doc(hidden)]

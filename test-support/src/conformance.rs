@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clamator::{
-    CallOptions, Error, IntoServiceTable, ProtocolError, RpcClient, RpcError, ServerError, ServiceBuilder,
-    ServiceTable, TransportError,
+    CallOptions, Error, IntoServiceTable, ProtocolError, RpcClient, RpcError, RpcServer, ServerError, ServiceBuilder,
+    ServiceTable, State, TransportError,
 };
 use serde_json::{json, Value};
 
@@ -17,8 +17,9 @@ use crate::contracts::*;
 
 /// What the suite needs from a transport.
 pub trait TestTransport: Sized + Send + Sync + 'static {
-    /// A server handle.
-    type Server: Clone + Send + Sync + 'static;
+    /// A server handle. The suite drives it through [`RpcServer`], the trait every
+    /// transport's server implements.
+    type Server: RpcServer + Clone + Send + Sync + 'static;
     /// A client handle.
     type Client: RpcClient + Clone + Send + Sync + 'static;
 
@@ -26,9 +27,15 @@ pub trait TestTransport: Sized + Send + Sync + 'static {
     fn setup() -> impl Future<Output = Self> + Send;
     /// A new server in this environment.
     fn server(&self) -> Self::Server;
-    fn register(server: &Self::Server, service: ServiceTable) -> Result<(), ServerError>;
-    fn start_server(server: &Self::Server) -> impl Future<Output = Result<(), ServerError>> + Send;
-    fn stop_server(server: &Self::Server) -> impl Future<Output = ()> + Send;
+    fn register(server: &Self::Server, service: ServiceTable) -> Result<(), ServerError> {
+        RpcServer::register_service(server, service)
+    }
+    fn start_server(server: &Self::Server) -> impl Future<Output = Result<(), ServerError>> + Send {
+        RpcServer::start(server)
+    }
+    fn stop_server(server: &Self::Server) -> impl Future<Output = ()> + Send {
+        RpcServer::stop(server)
+    }
     /// A new client in this environment.
     fn client(&self, default_timeout: Duration) -> Self::Client;
     fn start_client(client: &Self::Client) -> impl Future<Output = Result<(), TransportError>> + Send;
@@ -251,9 +258,18 @@ pub async fn lifecycle_rules<T: TestTransport>() {
     let late = T::register(&server, echo_service("late"));
     assert!(matches!(late, Err(ServerError::RegisterAfterStart(ref s)) if s == "late"), "{late:?}");
     assert_eq!(arith.add(AddParams { a: 1.0, b: 1.0 }).await.unwrap().sum, 2.0);
+    // The same rules, through the object-safe trait.
+    let erased: std::sync::Arc<dyn RpcServer> = std::sync::Arc::new(server.clone());
+    assert_eq!(erased.state(), State::Started);
+    let late = erased.register_service(echo_service("late"));
+    assert!(matches!(late, Err(ServerError::RegisterAfterStart(ref s)) if s == "late"), "{late:?}");
+    erased.start().await.unwrap();
     T::stop_server(&server).await;
     T::stop_server(&server).await;
+    erased.stop().await;
+    assert_eq!(erased.state(), State::Stopped);
     assert!(matches!(T::start_server(&server).await, Err(ServerError::Stopped)));
+    assert!(matches!(erased.start().await, Err(ServerError::Stopped)));
     assert!(matches!(T::register(&server, echo_service("after")), Err(ServerError::Stopped)));
 
     T::stop_client(&client).await;

@@ -126,6 +126,131 @@ impl<C: RpcClient + ?Sized> RpcClient for Arc<C> {
     }
 }
 
+/// A boxed, `Send` future: what the object-safe traits ([`DynRpcClient`],
+/// [`RpcServer`](crate::RpcServer)) return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The object-safe form of [`RpcClient`]: the same two operations, returning boxed futures,
+/// so that `dyn DynRpcClient` exists.
+///
+/// Every [`RpcClient`] implements it (blanket impl); you never implement it yourself. Use it
+/// through [`AnyClient`], which wraps an `Arc<dyn DynRpcClient>` and is itself an
+/// [`RpcClient`], so generated proxies work over it.
+pub trait DynRpcClient: Send + Sync {
+    /// [`RpcClient::call_value`], boxed.
+    fn call_value_boxed<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+        options: CallOptions,
+    ) -> BoxFuture<'a, Result<Value, Error>>;
+
+    /// [`RpcClient::notify_value`], boxed.
+    fn notify_value_boxed<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+impl<C: RpcClient> DynRpcClient for C {
+    fn call_value_boxed<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+        options: CallOptions,
+    ) -> BoxFuture<'a, Result<Value, Error>> {
+        Box::pin(self.call_value(service, method, params, options))
+    }
+
+    fn notify_value_boxed<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.notify_value(service, method, params))
+    }
+}
+
+/// Any client behind one type: an `Arc<dyn DynRpcClient>`. Cheap to clone, and itself an
+/// [`RpcClient`], so a generated `ArithClient<AnyClient>` works whatever transport is
+/// underneath. Use it when the transport is chosen at run time (from configuration), or to
+/// keep the transport out of your own types' signatures.
+///
+/// Start the concrete client before wrapping it, and keep a clone of it for `stop`: the
+/// lifecycle methods belong to the transport, [`AnyClient`] only carries calls. Each call
+/// costs one extra allocation (the boxed future).
+///
+/// ```
+/// use clamator_core::{AnyClient, LocalClient, RpcClient, CallOptions, ServiceBuilder};
+/// use serde_json::json;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let echo = ServiceBuilder::new("echo").raw_method("echo", |p| async move { Ok(p) }).build()?;
+/// let use_local = true; // e.g. read from configuration
+/// let client: AnyClient = if use_local {
+///     AnyClient::new(LocalClient::new().with_service(echo)?)
+/// } else {
+///     unreachable!("a started Redis or memory client would go here")
+/// };
+/// let reply = client.call_value("echo", "echo", json!({"x": 1}), CallOptions::default()).await?;
+/// assert_eq!(reply, json!({"x": 1}));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AnyClient {
+    inner: Arc<dyn DynRpcClient>,
+}
+
+impl AnyClient {
+    /// Wraps `client`. Wrapping an [`AnyClient`] again is harmless but adds a layer; clone
+    /// it instead.
+    pub fn new<C: RpcClient + 'static>(client: C) -> Self {
+        Self { inner: Arc::new(client) }
+    }
+
+    /// Wraps an already shared client.
+    pub fn from_arc(client: Arc<dyn DynRpcClient>) -> Self {
+        Self { inner: client }
+    }
+
+    /// The shared client inside.
+    pub fn as_dyn(&self) -> &Arc<dyn DynRpcClient> {
+        &self.inner
+    }
+}
+
+impl std::fmt::Debug for AnyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnyClient").finish_non_exhaustive()
+    }
+}
+
+impl RpcClient for AnyClient {
+    fn call_value<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<Value, Error>> + Send + 'a {
+        self.inner.call_value_boxed(service, method, params, options)
+    }
+
+    fn notify_value<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+        self.inner.notify_value_boxed(service, method, params)
+    }
+}
+
 /// Validates and encodes `params`: nothing is sent when this fails.
 ///
 /// A non-finite float (`inf`, `NaN`) is refused with

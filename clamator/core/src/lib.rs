@@ -14,21 +14,28 @@ mod error;
 mod finite;
 mod handler_error;
 mod lifecycle;
+mod local;
 mod names;
+mod server;
 mod service;
 mod validation;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use client::{call, decode_result, encode_params, notify, CallOptions, ClientCore, RpcClient, DEFAULT_TIMEOUT};
+pub use client::{
+    call, decode_result, encode_params, notify, AnyClient, BoxFuture, CallOptions, ClientCore, DynRpcClient, RpcClient,
+    DEFAULT_TIMEOUT,
+};
 pub use context::{Context, Extensions, Metadata};
 pub use contract::{Contract, MethodDescriptor, MethodKind, ServiceDescriptor};
 pub use envelope::{Call, Envelope, EnvelopeError, Id, Response};
 pub use error::{codes, ContractError, Error, ProtocolError, RpcError, ServerError, TransportError};
 pub use handler_error::HandlerError;
 pub use lifecycle::{Lifecycle, State};
+pub use local::LocalClient;
 pub use names::{is_valid_method_name, is_valid_service_name, to_camel_case};
+pub use server::{RpcServer, ServiceRegistry};
 pub use service::{
     typed_method, typed_method_with_context, typed_notification, typed_notification_with_context, Handler,
     HandlerFuture, IntoServiceTable, ServiceBuilder, ServiceTable,

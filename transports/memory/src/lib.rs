@@ -17,6 +17,12 @@
 //!   ("service \"arith\" is registered on the memory bus but its server has not been
 //!   started"): nothing ran, and it is not the service that is unknown. Over Redis the same
 //!   call would wait in the stream for the server; on the bus there is no queue to wait in.
+//! - dropping the last handle of a [`MemoryRpcServer`] stops it: its services leave the bus
+//!   at once, and in-flight handlers get the grace period in a task on the current runtime.
+//!
+//! The registration and lifecycle rules are kept by
+//! [`ServiceRegistry`](clamator_core::ServiceRegistry), the same code as the Redis server's,
+//! and [`MemoryRpcServer`] implements [`RpcServer`](clamator_core::RpcServer).
 #![warn(missing_docs)]
 
 mod bus;

@@ -1,9 +1,11 @@
 //! The server: hosts services on the bus and runs their handlers.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use clamator_core::{Call, Context, IntoServiceTable, Lifecycle, Response, ServerError, State};
+use clamator_core::{
+    BoxFuture, Call, Context, IntoServiceTable, Response, RpcServer, ServerError, ServiceRegistry, ServiceTable, State,
+};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -15,9 +17,8 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// State the bus entries share with their server.
 pub(crate) struct ServerShared {
-    lifecycle: Lifecycle,
-    /// Serializes registration against start, so no service slips in after start.
-    registering: Mutex<()>,
+    /// The registration and lifecycle rules, shared with every transport.
+    registry: ServiceRegistry,
     tracker: TaskTracker,
     /// Cancelled when the grace period is over: unfinished handlers are dropped.
     abort: CancellationToken,
@@ -25,7 +26,7 @@ pub(crate) struct ServerShared {
 
 impl ServerShared {
     pub(crate) fn is_started(&self) -> bool {
-        self.lifecycle.is_started()
+        self.registry.is_started()
     }
 }
 
@@ -50,6 +51,11 @@ impl Hosted {
 
 /// A server on a [`MemoryBus`]. Cloning gives another handle to the same server.
 ///
+/// **Dropping the last handle stops the server**, as [`stop`](Self::stop) would: its
+/// services leave the bus at once, and in-flight handlers get the grace period in a task on
+/// the current tokio runtime (a drop cannot wait); outside a runtime they are dropped and
+/// their callers get `transport stopped`.
+///
 /// ```
 /// # use clamator_over_memory::{MemoryBus, MemoryRpcServer};
 /// # use clamator_core::ServiceBuilder;
@@ -69,11 +75,53 @@ pub struct MemoryRpcServer {
     bus: MemoryBus,
     shared: Arc<ServerShared>,
     grace: Duration,
+    /// Dropped with the last clone: stops the server.
+    _last: Arc<StopOnDrop>,
 }
 
-impl std::fmt::Debug for MemoryRpcServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryRpcServer").field("state", &self.state()).field("grace", &self.grace).finish()
+/// Held once per [`MemoryRpcServer`] and its clones (never by the bus or the handlers): its
+/// drop, when the last user handle goes, stops the server.
+struct StopOnDrop {
+    bus: MemoryBus,
+    shared: Arc<ServerShared>,
+    grace: Duration,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if !begin_shut_down(&self.bus, &self.shared) {
+            return;
+        }
+        // Waiting out the grace period for in-flight handlers needs a runtime, which a drop
+        // cannot await on.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let (shared, grace) = (Arc::clone(&self.shared), self.grace);
+                runtime.spawn(async move { finish_shut_down(&shared, grace).await });
+            }
+            Err(_) => self.shared.abort.cancel(),
+        }
+    }
+}
+
+/// The part of `stop` that needs no waiting: stopped, off the bus (no new calls reach the
+/// server), no new handlers. `false` when it was already stopped.
+fn begin_shut_down(bus: &MemoryBus, shared: &Arc<ServerShared>) -> bool {
+    let was = shared.registry.stop();
+    bus.unregister(shared);
+    if was == State::Stopped {
+        return false;
+    }
+    shared.tracker.close();
+    true
+}
+
+/// The rest of `stop`: in-flight handlers get `grace` to finish, then are dropped.
+async fn finish_shut_down(shared: &ServerShared, grace: Duration) {
+    if tokio::time::timeout(grace, shared.tracker.wait()).await.is_err() {
+        tracing::warn!(?grace, "memory server stopped with handlers still running");
+        shared.abort.cancel();
+        shared.tracker.wait().await;
     }
 }
 
@@ -86,12 +134,13 @@ impl MemoryRpcServer {
     /// A server on `bus` whose `stop` waits at most `grace` for in-flight handlers.
     pub fn with_shutdown_grace(bus: &MemoryBus, grace: Duration) -> Self {
         let shared = ServerShared {
-            lifecycle: Lifecycle::new(),
-            registering: Mutex::new(()),
+            registry: ServiceRegistry::new(),
             tracker: TaskTracker::new(),
             abort: CancellationToken::new(),
         };
-        Self { bus: bus.clone(), shared: Arc::new(shared), grace }
+        let shared = Arc::new(shared);
+        let last = StopOnDrop { bus: bus.clone(), shared: Arc::clone(&shared), grace };
+        Self { bus: bus.clone(), shared, grace, _last: Arc::new(last) }
     }
 
     /// Hosts a service. The name is claimed on the bus at once, so a second server
@@ -101,40 +150,47 @@ impl MemoryRpcServer {
     /// [`ServerError::Stopped`].
     pub fn register_service(&self, service: impl IntoServiceTable) -> Result<(), ServerError> {
         let table = service.into_service_table();
-        let _guard = self.shared.registering.lock().unwrap_or_else(|e| e.into_inner());
-        match self.shared.lifecycle.state() {
-            State::Idle => {}
-            State::Started => return Err(ServerError::RegisterAfterStart(table.name().to_owned())),
-            State::Stopped => return Err(ServerError::Stopped),
-        }
-        self.bus.register(Hosted { table, server: Arc::clone(&self.shared) })
+        // The registry checks this server's rules; the bus claims the name across servers.
+        let claim =
+            |table: &ServiceTable| self.bus.register(Hosted { table: table.clone(), server: Arc::clone(&self.shared) });
+        self.shared.registry.register_with(table, claim)
     }
 
     /// Starts serving. Idempotent; fails with [`ServerError::Stopped`] after `stop`.
     pub async fn start(&self) -> Result<(), ServerError> {
-        let _guard = self.shared.registering.lock().unwrap_or_else(|e| e.into_inner());
-        self.shared.lifecycle.start().map(drop).map_err(|()| ServerError::Stopped)
+        self.shared.registry.start().map(drop)
     }
 
     /// Stops serving: the services leave the bus at once, in-flight handlers get the grace
     /// period to finish, and the callers of any still running then get `transport stopped`.
     /// Idempotent.
     pub async fn stop(&self) {
-        let was = self.shared.lifecycle.stop();
-        self.bus.unregister(&self.shared);
-        if was == State::Stopped {
-            return;
-        }
-        self.shared.tracker.close();
-        if tokio::time::timeout(self.grace, self.shared.tracker.wait()).await.is_err() {
-            tracing::warn!(grace = ?self.grace, "memory server stopped with handlers still running");
-            self.shared.abort.cancel();
-            self.shared.tracker.wait().await;
+        if begin_shut_down(&self.bus, &self.shared) {
+            finish_shut_down(&self.shared, self.grace).await;
         }
     }
 
     /// The lifecycle state.
     pub fn state(&self) -> State {
-        self.shared.lifecycle.state()
+        self.shared.registry.state()
+    }
+}
+
+/// Delegates to the inherent methods of the same names.
+impl RpcServer for MemoryRpcServer {
+    fn register_service(&self, service: ServiceTable) -> Result<(), ServerError> {
+        MemoryRpcServer::register_service(self, service)
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), ServerError>> {
+        Box::pin(MemoryRpcServer::start(self))
+    }
+
+    fn stop(&self) -> BoxFuture<'_, ()> {
+        Box::pin(MemoryRpcServer::stop(self))
+    }
+
+    fn state(&self) -> State {
+        MemoryRpcServer::state(self)
     }
 }

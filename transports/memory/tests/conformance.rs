@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clamator::memory::{MemoryBus, MemoryRpcClient, MemoryRpcServer};
-use clamator::{ServerError, ServiceTable, TransportError};
+use clamator::TransportError;
 use clamator_test_support::conformance::TestTransport;
 
 struct Memory {
@@ -20,18 +20,6 @@ impl TestTransport for Memory {
 
     fn server(&self) -> MemoryRpcServer {
         MemoryRpcServer::new(&self.bus)
-    }
-
-    fn register(server: &MemoryRpcServer, service: ServiceTable) -> Result<(), ServerError> {
-        server.register_service(service)
-    }
-
-    async fn start_server(server: &MemoryRpcServer) -> Result<(), ServerError> {
-        server.start().await
-    }
-
-    async fn stop_server(server: &MemoryRpcServer) {
-        server.stop().await;
     }
 
     fn client(&self, default_timeout: Duration) -> MemoryRpcClient {

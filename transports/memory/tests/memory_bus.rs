@@ -143,3 +143,35 @@ async fn an_overflowing_result_is_an_error_never_null() {
     client.stop().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_last_server_handle_stops_it_after_the_grace_period() {
+    use std::sync::atomic::Ordering;
+    let bus = MemoryBus::new();
+    let calculator = Calculator::default();
+    let observed = calculator.observed.clone();
+    let server = MemoryRpcServer::new(&bus);
+    server.register_service(ArithServer::new(calculator)).unwrap();
+    server.start().await.unwrap();
+    let client = MemoryRpcClient::new(&bus);
+    client.start().await.unwrap();
+    let arith = ArithClient::new(client.clone());
+    let in_flight = tokio::spawn({
+        let arith = arith.clone();
+        async move { arith.slow_add(SlowAddParams { a: 1.0, b: 2.0, sleep_ms: 300 }).await }
+    });
+    while observed.in_flight.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let clone = server.clone();
+    drop(server);
+    assert_eq!(bus.services(), ["arith"], "a clone still holds the server");
+    drop(clone);
+    // The service leaves the bus at once: a new call finds nobody.
+    assert!(bus.services().is_empty());
+    let err = arith.add(AddParams { a: 1.0, b: 1.0 }).await.unwrap_err();
+    assert_eq!(err.as_rpc().map(|e| e.code), Some(-32601), "{err:?}");
+    // The handler in flight had its grace period and answered.
+    assert_eq!(in_flight.await.unwrap().unwrap(), AddResult { sum: 3.0 });
+    client.stop().await;
+}

@@ -6,6 +6,8 @@
 //!   service (a consumer group), with at-least-once delivery and reclaim of entries whose
 //!   server died.
 //! - [`RedisRpcClient`]: sends calls and reads replies from its own reply stream.
+//! - [`ConnectionOptions`]: the connection settings both builders share (URL or client,
+//!   injected connection, instance id, payload limit), to build once and give to each.
 //!
 //! Keys (for a prefix `P`), as 0.1.9 lays them out: `P:cmds:<service>` (stream; group
 //! `<service>`; consumers `<service>:<server id>`) and `P:replies:<client id>` (stream).
@@ -24,6 +26,7 @@ mod connection;
 mod dead_letter;
 mod entry;
 mod keys;
+mod options;
 mod server;
 
 #[doc = include_str!("../../../docs/redis-delivery.md")]
@@ -36,6 +39,7 @@ pub use client::{RedisClientBuilder, RedisRpcClient, DEFAULT_REPLY_TTL};
 pub use connection::DEFAULT_URL;
 pub use dead_letter::{DeadLetter, DeadLetters, DEAD_LETTERED};
 pub use keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, reply_stream};
+pub use options::ConnectionOptions;
 pub use server::{
     RedisRpcServer, RedisServerBuilder, ServerStats, DEFAULT_CLAIM_IDLE, DEFAULT_DEAD_CONSUMER_IDLE,
     DEFAULT_DEAD_LETTER_MAXLEN, DEFAULT_FOREIGN_REPLY_TTL, DEFAULT_MAX_DELIVERIES, DEFAULT_PREFETCH_BUDGET,

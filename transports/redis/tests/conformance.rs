@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clamator::redis::{RedisRpcClient, RedisRpcServer};
-use clamator::{ServerError, ServiceTable, TransportError};
+use clamator::TransportError;
 use clamator_test_support::conformance::TestTransport;
 use clamator_test_support::redis_server::RedisServer;
 
@@ -24,18 +24,6 @@ impl TestTransport for Redis {
 
     fn server(&self) -> RedisRpcServer {
         RedisRpcServer::builder(&self.prefix).url(self.redis.url()).build().unwrap()
-    }
-
-    fn register(server: &RedisRpcServer, service: ServiceTable) -> Result<(), ServerError> {
-        server.register_service(service)
-    }
-
-    async fn start_server(server: &RedisRpcServer) -> Result<(), ServerError> {
-        server.start().await
-    }
-
-    async fn stop_server(server: &RedisRpcServer) {
-        server.stop().await;
     }
 
     fn client(&self, default_timeout: Duration) -> RedisRpcClient {

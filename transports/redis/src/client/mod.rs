@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::connection::{query, Failure, Source};
 use crate::keys::{command_stream, field, reply_stream};
-use crate::DEFAULT_MAX_PAYLOAD;
+use crate::options::{ConnectionOptions, Resolved};
 
 /// How long a reply stream lives without its client refreshing it: 10 minutes.
 ///
@@ -36,25 +36,30 @@ type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Response, Error>>>>;
 #[must_use]
 pub struct RedisClientBuilder {
     prefix: String,
-    url: Option<String>,
-    client: Option<Client>,
-    connection: Option<ConnectionManager>,
-    instance_id: Option<String>,
+    options: ConnectionOptions,
     default_timeout: Duration,
-    max_payload: usize,
     reply_ttl: Duration,
 }
 
 impl RedisClientBuilder {
-    /// The Redis URL (default: `REDIS_URL`, else `redis://localhost:6379`).
-    pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
+    /// Replaces the connection settings (URL or client, connection, instance id, payload
+    /// limit) with `options`, e.g. the ones a server of the same application uses.
+    pub fn options(mut self, options: ConnectionOptions) -> Self {
+        self.options = options;
         self
     }
 
-    /// A redis-rs client to open connections from, instead of a URL.
+    /// The Redis URL (default: `REDIS_URL`, else `redis://localhost:6379`); see
+    /// [`ConnectionOptions::url`].
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.options = self.options.url(url);
+        self
+    }
+
+    /// A redis-rs client to open connections from, instead of a URL; see
+    /// [`ConnectionOptions::client`].
     pub fn client(mut self, client: Client) -> Self {
-        self.client = Some(client);
+        self.options = self.options.client(client);
         self
     }
 
@@ -65,13 +70,13 @@ impl RedisClientBuilder {
     /// connection refused is still run once more, so a kept failure from an outage does
     /// not fail the first call after it.
     pub fn connection(mut self, connection: ConnectionManager) -> Self {
-        self.connection = Some(connection);
+        self.options = self.options.connection(connection);
         self
     }
 
     /// The instance id (default: a UUID v4); the reply stream is `P:replies:<id>`.
     pub fn instance_id(mut self, id: impl Into<String>) -> Self {
-        self.instance_id = Some(id.into());
+        self.options = self.options.instance_id(id);
         self
     }
 
@@ -84,7 +89,7 @@ impl RedisClientBuilder {
     /// The largest request envelope the client sends, in bytes (default 16 MiB); larger ones
     /// fail with [`TransportError::PayloadTooLarge`] before anything is sent.
     pub fn max_payload_bytes(mut self, limit: usize) -> Self {
-        self.max_payload = limit;
+        self.options = self.options.max_payload_bytes(limit);
         self
     }
 
@@ -99,8 +104,7 @@ impl RedisClientBuilder {
 
     /// Builds the client (no connection is made before [`RedisRpcClient::start`]).
     pub fn build(self) -> Result<RedisRpcClient, TransportError> {
-        let source = Source::resolve(self.url, self.client, self.connection)?;
-        let instance_id = self.instance_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let Resolved { source, instance_id, max_payload } = self.options.resolve()?;
         let inner = Inner {
             reply_stream: reply_stream(&self.prefix, &instance_id),
             prefix: self.prefix,
@@ -111,7 +115,7 @@ impl RedisClientBuilder {
             commands: Mutex::new(None),
             reader: Mutex::new(None),
             start_lock: tokio::sync::Mutex::new(()),
-            max_payload: self.max_payload,
+            max_payload,
             reply_ttl: self.reply_ttl,
         };
         Ok(RedisRpcClient { inner: Arc::new(inner) })
@@ -182,12 +186,8 @@ impl RedisRpcClient {
     pub fn builder(prefix: impl Into<String>) -> RedisClientBuilder {
         RedisClientBuilder {
             prefix: prefix.into(),
-            url: None,
-            client: None,
-            connection: None,
-            instance_id: None,
+            options: ConnectionOptions::new(),
             default_timeout: DEFAULT_TIMEOUT,
-            max_payload: DEFAULT_MAX_PAYLOAD,
             reply_ttl: DEFAULT_REPLY_TTL,
         }
     }

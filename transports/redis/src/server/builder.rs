@@ -8,7 +8,7 @@ use redis::Client;
 
 use super::RedisRpcServer;
 use crate::connection::Source;
-use crate::DEFAULT_MAX_PAYLOAD;
+use crate::options::{ConnectionOptions, Resolved};
 
 /// Default time an entry may stay unacknowledged before another server reclaims it: 60 s.
 ///
@@ -73,16 +73,12 @@ impl Settings {
 #[must_use]
 pub struct RedisServerBuilder {
     pub(super) prefix: String,
-    pub(super) url: Option<String>,
-    pub(super) client: Option<Client>,
-    pub(super) connection: Option<ConnectionManager>,
-    pub(super) instance_id: Option<String>,
+    pub(super) options: ConnectionOptions,
     pub(super) claim_idle: Duration,
     pub(super) reply_maxlen: usize,
     pub(super) grace: Duration,
     pub(super) concurrency: usize,
     pub(super) prefetch_budget: Duration,
-    pub(super) max_payload: usize,
     pub(super) max_deliveries: Option<u32>,
     pub(super) dead_letter_maxlen: usize,
     pub(super) dead_consumer_idle: Duration,
@@ -93,16 +89,12 @@ impl RedisServerBuilder {
     pub(super) fn new(prefix: String) -> Self {
         Self {
             prefix,
-            url: None,
-            client: None,
-            connection: None,
-            instance_id: None,
+            options: ConnectionOptions::new(),
             claim_idle: DEFAULT_CLAIM_IDLE,
             reply_maxlen: DEFAULT_REPLY_MAXLEN,
             grace: DEFAULT_SHUTDOWN_GRACE,
             concurrency: 1,
             prefetch_budget: DEFAULT_PREFETCH_BUDGET,
-            max_payload: DEFAULT_MAX_PAYLOAD,
             max_deliveries: Some(DEFAULT_MAX_DELIVERIES),
             dead_letter_maxlen: DEFAULT_DEAD_LETTER_MAXLEN,
             dead_consumer_idle: DEFAULT_DEAD_CONSUMER_IDLE,
@@ -110,15 +102,24 @@ impl RedisServerBuilder {
         }
     }
 
-    /// The Redis URL (default: `REDIS_URL`, else `redis://localhost:6379`).
-    pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
+    /// Replaces the connection settings (URL or client, connection, instance id, payload
+    /// limit) with `options`, e.g. the ones a client of the same application uses.
+    pub fn options(mut self, options: ConnectionOptions) -> Self {
+        self.options = options;
         self
     }
 
-    /// A redis-rs client to open connections from, instead of a URL.
+    /// The Redis URL (default: `REDIS_URL`, else `redis://localhost:6379`); see
+    /// [`ConnectionOptions::url`].
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.options = self.options.url(url);
+        self
+    }
+
+    /// A redis-rs client to open connections from, instead of a URL; see
+    /// [`ConnectionOptions::client`].
     pub fn client(mut self, client: Client) -> Self {
-        self.client = Some(client);
+        self.options = self.options.client(client);
         self
     }
 
@@ -126,13 +127,13 @@ impl RedisServerBuilder {
     /// `XCLAIM`, `XGROUP`, scripts); never closed by [`RedisRpcServer::stop`]. The readers
     /// still open connections of their own, because a blocking read would stall a shared one.
     pub fn connection(mut self, connection: ConnectionManager) -> Self {
-        self.connection = Some(connection);
+        self.options = self.options.connection(connection);
         self
     }
 
     /// The instance id (default: a UUID v4); the consumer is `<service>:<id>`.
     pub fn instance_id(mut self, id: impl Into<String>) -> Self {
-        self.instance_id = Some(id.into());
+        self.options = self.options.instance_id(id);
         self
     }
 
@@ -193,7 +194,7 @@ impl RedisServerBuilder {
     /// The largest envelope the server handles, in bytes (default 16 MiB). Larger entries are
     /// acknowledged, logged and dropped.
     pub fn max_payload_bytes(mut self, limit: usize) -> Self {
-        self.max_payload = limit;
+        self.options = self.options.max_payload_bytes(limit);
         self
     }
 
@@ -243,17 +244,17 @@ impl RedisServerBuilder {
 
     /// Builds the server (no connection is made before [`RedisRpcServer::start`]).
     pub fn build(self) -> Result<RedisRpcServer, TransportError> {
-        let source = Source::resolve(self.url, self.client, self.connection)?;
+        let Resolved { source, instance_id, max_payload } = self.options.resolve()?;
         let settings = Settings {
             prefix: self.prefix,
-            instance_id: self.instance_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            instance_id,
             source,
             claim_idle: self.claim_idle,
             reply_maxlen: self.reply_maxlen,
             grace: self.grace,
             concurrency: self.concurrency,
             prefetch_budget: self.prefetch_budget,
-            max_payload: self.max_payload,
+            max_payload,
             max_deliveries: self.max_deliveries,
             dead_letter_maxlen: self.dead_letter_maxlen,
             dead_consumer_idle: self.dead_consumer_idle,

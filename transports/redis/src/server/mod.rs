@@ -15,7 +15,9 @@ mod worker;
 
 use std::sync::{Arc, Mutex};
 
-use clamator_core::{IntoServiceTable, Lifecycle, ServerError, ServiceTable, State, TransportError};
+use clamator_core::{
+    BoxFuture, IntoServiceTable, RpcServer, ServerError, ServiceRegistry, ServiceTable, State, TransportError,
+};
 use redis::aio::ConnectionManager;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -37,8 +39,8 @@ use crate::connection::sleep_or_stop;
 
 struct Shared {
     settings: Settings,
-    lifecycle: Lifecycle,
-    services: Mutex<Vec<ServiceTable>>,
+    /// The registration and lifecycle rules, shared with every transport.
+    registry: ServiceRegistry,
     workers: Mutex<Vec<Arc<Worker>>>,
     start_lock: tokio::sync::Mutex<()>,
     /// Cancelled by `stop`: readers and reclaimers stop taking entries.
@@ -71,6 +73,14 @@ impl Shared {
 /// one of them. See the crate documentation's "Delivery guarantees" for exactly when a
 /// handler can run twice, and what happens to poison and expired requests.
 ///
+/// Cloning gives another handle to the same server. **Dropping the last handle stops the
+/// server**, as [`stop`](Self::stop) would: its readers stop at once (a request sent
+/// afterwards waits in Redis for another server), and the rest of `stop` (the grace period
+/// for in-flight handlers, retiring the consumers) runs as a task on the current tokio
+/// runtime, since a drop cannot wait. Dropped outside a runtime, in-flight handlers are
+/// abandoned unacknowledged, for another server to reclaim. Call `stop` and await it to
+/// know when the server is done.
+///
 /// ```no_run
 /// # async fn demo(table: clamator_core::ServiceTable) -> Result<(), Box<dyn std::error::Error>> {
 /// use clamator_over_redis::RedisRpcServer;
@@ -85,6 +95,8 @@ impl Shared {
 #[derive(Clone)]
 pub struct RedisRpcServer {
     shared: Arc<Shared>,
+    /// Dropped with the last clone: stops the server.
+    _last: Arc<StopOnDrop>,
 }
 
 impl std::fmt::Debug for RedisRpcServer {
@@ -106,8 +118,7 @@ impl RedisRpcServer {
     fn from_settings(settings: Settings) -> Self {
         let shared = Shared {
             settings,
-            lifecycle: Lifecycle::new(),
-            services: Mutex::new(Vec::new()),
+            registry: ServiceRegistry::new(),
             workers: Mutex::new(Vec::new()),
             start_lock: tokio::sync::Mutex::new(()),
             stop: CancellationToken::new(),
@@ -120,7 +131,8 @@ impl RedisRpcServer {
             clock: RedisClock::default(),
             counters: Counters::default(),
         };
-        Self { shared: Arc::new(shared) }
+        let shared = Arc::new(shared);
+        Self { _last: Arc::new(StopOnDrop { shared: Arc::clone(&shared) }), shared }
     }
 
     /// The instance id.
@@ -130,7 +142,7 @@ impl RedisRpcServer {
 
     /// The lifecycle state.
     pub fn state(&self) -> State {
-        self.shared.lifecycle.state()
+        self.shared.registry.state()
     }
 
     /// This server's delivery counters: completed, expired, dead-lettered and reclaimed
@@ -142,18 +154,7 @@ impl RedisRpcServer {
     /// Hosts a service. Errors: [`ServerError::DuplicateService`] (on this server),
     /// [`ServerError::RegisterAfterStart`], [`ServerError::Stopped`].
     pub fn register_service(&self, service: impl IntoServiceTable) -> Result<(), ServerError> {
-        let table = service.into_service_table();
-        let mut services = self.shared.services.lock().unwrap_or_else(|e| e.into_inner());
-        match self.shared.lifecycle.state() {
-            State::Idle => {}
-            State::Started => return Err(ServerError::RegisterAfterStart(table.name().to_owned())),
-            State::Stopped => return Err(ServerError::Stopped),
-        }
-        if services.iter().any(|s| s.name() == table.name()) {
-            return Err(ServerError::DuplicateService(table.name().to_owned()));
-        }
-        services.push(table);
-        Ok(())
+        self.shared.registry.register(service.into_service_table())
     }
 
     /// Connects, reads Redis's clock, creates each service's consumer group (`MKSTREAM`; an
@@ -164,27 +165,15 @@ impl RedisRpcServer {
     /// server of the service ever ran are served (0.1.9 creates it at `$` and never serves them).
     pub async fn start(&self) -> Result<(), ServerError> {
         let _guard = self.shared.start_lock.lock().await;
-        match self.state() {
-            State::Started => return Ok(()),
-            State::Stopped => return Err(ServerError::Stopped),
-            State::Idle => {}
-        }
-        let mut commands = self.shared.settings.source.commands().await?;
-        self.shared.clock.calibrate(&mut commands).await.map_err(|e| TransportError::connection("TIME failed", e))?;
-        let services = self.shared.services.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut workers = Vec::new();
-        for table in services {
-            let worker = Worker::new(table, Arc::clone(&self.shared));
-            worker
-                .create_group(&mut commands)
-                .await
-                .map_err(|e| TransportError::connection("XGROUP CREATE failed", e))?;
-            workers.push(Arc::new(worker));
-        }
-        *self.shared.commands.lock().unwrap_or_else(|e| e.into_inner()) = Some(commands);
-        if self.shared.lifecycle.start().is_err() {
-            return Err(ServerError::Stopped);
-        }
+        let Some(services) = self.shared.registry.begin_start()? else { return Ok(()) };
+        let workers = match self.set_up(services).await {
+            Ok(workers) => workers,
+            Err(e) => {
+                self.shared.registry.abort_start();
+                return Err(e);
+            }
+        };
+        self.shared.registry.finish_start()?;
         for worker in &workers {
             self.shared.background.spawn(Arc::clone(worker).lease_loop());
             self.shared.loops.spawn(Arc::clone(worker).read_loop());
@@ -195,16 +184,77 @@ impl RedisRpcServer {
         Ok(())
     }
 
+    /// `start`'s I/O: connects, reads the clock, creates the groups.
+    async fn set_up(&self, services: Vec<ServiceTable>) -> Result<Vec<Arc<Worker>>, ServerError> {
+        let mut commands = self.shared.settings.source.commands().await?;
+        self.shared.clock.calibrate(&mut commands).await.map_err(|e| TransportError::connection("TIME failed", e))?;
+        let mut workers = Vec::new();
+        for table in services {
+            let worker = Worker::new(table, Arc::clone(&self.shared));
+            worker
+                .create_group(&mut commands)
+                .await
+                .map_err(|e| TransportError::connection("XGROUP CREATE failed", e))?;
+            workers.push(Arc::new(worker));
+        }
+        *self.shared.commands.lock().unwrap_or_else(|e| e.into_inner()) = Some(commands);
+        Ok(workers)
+    }
+
     /// Stops: readers stop at once, in-flight handlers get the grace period to finish (and
     /// reply, and acknowledge), then the rest are dropped unacknowledged, to be reclaimed by
     /// another server. A consumer that holds nothing is deleted from its group. Owned
     /// connections are closed. Idempotent.
     pub async fn stop(&self) {
-        let _guard = self.shared.start_lock.lock().await;
-        if self.shared.lifecycle.stop() != State::Started {
+        self.shared.shut_down().await;
+    }
+}
+
+/// Held once per [`RedisRpcServer`] and its clones (never by the server's own tasks): its
+/// drop, when the last user handle goes, stops the server.
+struct StopOnDrop {
+    shared: Arc<Shared>,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        match shared.registry.state() {
+            State::Stopped => {}
+            State::Idle => {
+                shared.registry.stop();
+            }
+            State::Started => {
+                // Readers and reclaimers stop at once; the rest of `stop` (the grace period
+                // for in-flight handlers, retiring the consumers) needs to await, which a
+                // drop cannot: it runs on the runtime, if there is one.
+                shared.stop.cancel();
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => {
+                        let shared = Arc::clone(shared);
+                        runtime.spawn(async move { shared.shut_down().await });
+                    }
+                    Err(_) => {
+                        tracing::warn!("RedisRpcServer dropped outside a runtime: handlers in flight are dropped");
+                        shared.registry.stop();
+                        shared.abort.cancel();
+                        shared.finish.cancel();
+                        shared.workers.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// `stop`, for both the user's call and the last handle's drop.
+    async fn shut_down(&self) {
+        let _guard = self.start_lock.lock().await;
+        if self.registry.stop() != State::Started {
             return;
         }
-        let shared = &self.shared;
+        let shared = self;
         let grace_ends = Instant::now() + shared.settings.grace;
         shared.stop.cancel();
         shared.loops.close();
@@ -228,6 +278,25 @@ impl RedisRpcServer {
             }
         }
         shared.commands.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// Delegates to the inherent methods of the same names.
+impl RpcServer for RedisRpcServer {
+    fn register_service(&self, service: ServiceTable) -> Result<(), ServerError> {
+        RedisRpcServer::register_service(self, service)
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), ServerError>> {
+        Box::pin(RedisRpcServer::start(self))
+    }
+
+    fn stop(&self) -> BoxFuture<'_, ()> {
+        Box::pin(RedisRpcServer::stop(self))
+    }
+
+    fn state(&self) -> State {
+        RedisRpcServer::state(self)
     }
 }
 
