@@ -68,6 +68,8 @@ pub use clamator_core::{
 #[doc(hidden)]
 pub use clamator_core::__private;
 
+pub use clamator_core::{layers, BoxCall, BoxDispatch, ClientRequest, Dispatch, LayeredClient, RpcRequest, Transport};
+
 /// Re-exported so that contracts can name `clamator::validator::Validate`; the derive macro
 /// itself still needs `validator` as a direct dependency.
 pub use validator;

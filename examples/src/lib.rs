@@ -2,6 +2,8 @@
 //! notification. Server and client binaries both depend on it, which is how contract drift
 //! is caught at compile time.
 
+pub mod auth;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 

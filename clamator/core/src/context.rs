@@ -105,6 +105,7 @@ pub struct Context {
     method: String,
     attempt: u32,
     deadline: Option<Instant>,
+    queue_wait: Option<Duration>,
     metadata: Metadata,
     extensions: Extensions,
 }
@@ -118,6 +119,7 @@ impl Context {
             method: method.into(),
             attempt: 1,
             deadline: None,
+            queue_wait: None,
             metadata: Metadata::new(),
             extensions: Extensions::new(),
         }
@@ -147,6 +149,13 @@ impl Context {
     #[must_use]
     pub fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// With how long the request waited in the transport before this delivery.
+    #[must_use]
+    pub fn with_queue_wait(mut self, waited: Option<Duration>) -> Self {
+        self.queue_wait = waited;
         self
     }
 
@@ -187,6 +196,12 @@ impl Context {
     /// Time left before the deadline (zero once passed); `None` without a deadline.
     pub fn remaining(&self) -> Option<Duration> {
         self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// How long the request waited in the transport before this delivery, when known
+    /// (Redis: from the entry's id to the handler's start, on Redis's clock).
+    pub fn queue_wait(&self) -> Option<Duration> {
+        self.queue_wait
     }
 
     /// The caller's metadata.

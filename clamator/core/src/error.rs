@@ -20,6 +20,8 @@ pub mod codes {
     /// The handler failed with something other than an [`RpcError`](crate::RpcError),
     /// or its result failed validation.
     pub const INTERNAL_ERROR: i64 = -32603;
+    /// The request's deadline passed while its handler ran (`DeadlineLayer`): `Deadline exceeded`.
+    pub const DEADLINE_EXCEEDED: i64 = -32011;
     /// First code of the range reserved for transports.
     pub const TRANSPORT_RESERVED_MIN: i64 = -32099;
     /// Last code of the range reserved for transports.

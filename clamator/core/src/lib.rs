@@ -13,9 +13,11 @@ mod envelope;
 mod error;
 mod finite;
 mod handler_error;
+pub mod layers;
 mod lifecycle;
 mod local;
 mod names;
+mod pipeline;
 mod server;
 mod service;
 mod validation;
@@ -35,6 +37,7 @@ pub use handler_error::HandlerError;
 pub use lifecycle::{Lifecycle, State};
 pub use local::LocalClient;
 pub use names::{is_valid_method_name, is_valid_service_name, to_camel_case};
+pub use pipeline::{BoxCall, BoxDispatch, ClientRequest, Dispatch, LayeredClient, RpcRequest, Transport};
 pub use server::{RpcServer, ServiceRegistry};
 pub use service::{
     typed_method, typed_method_with_context, typed_notification, typed_notification_with_context, Handler,

@@ -14,11 +14,16 @@ use serde::Serialize;
 use serde_json::Value;
 use validator::Validate;
 
+use std::convert::Infallible;
+
+use tower::{Layer, Service};
+
 use crate::context::Context;
 use crate::contract::{MethodDescriptor, MethodKind, ServiceDescriptor};
 use crate::envelope::{Call, Response};
 use crate::error::{codes, ContractError, RpcError};
 use crate::names::{is_valid_method_name, is_valid_service_name};
+use crate::pipeline::{BoxDispatch, Dispatch, RpcRequest};
 use crate::validation::{decode_and_validate, validate, FieldError};
 
 /// The boxed future a type-erased handler returns.
@@ -129,6 +134,8 @@ struct MethodEntry {
 pub struct ServiceTable {
     descriptor: Arc<ServiceDescriptor>,
     methods: Arc<HashMap<String, MethodEntry>>,
+    /// The middleware stack around the dispatcher, if any layer was added.
+    layered: Option<BoxDispatch>,
 }
 
 impl std::fmt::Debug for ServiceTable {
@@ -152,7 +159,7 @@ impl ServiceTable {
             .zip(handlers)
             .map(|(m, handler)| (m.name.to_string(), MethodEntry { kind: m.kind, handler }))
             .collect();
-        Self { descriptor: Arc::new(descriptor.clone()), methods: Arc::new(methods) }
+        Self { descriptor: Arc::new(descriptor.clone()), methods: Arc::new(methods), layered: None }
     }
 
     /// The service name.
@@ -177,9 +184,42 @@ impl ServiceTable {
         self.dispatch_with(Context::for_call(&call), call).await
     }
 
-    /// [`dispatch`](Self::dispatch) with the request's [`Context`] as the transport (and any
-    /// middleware) built it: attempt, deadline, metadata, extensions.
+    /// [`dispatch`](Self::dispatch) with the request's [`Context`] as the transport built it
+    /// (attempt, deadline, metadata), through the table's middleware if it has any.
     pub async fn dispatch_with(&self, ctx: Context, call: Call) -> Option<Response> {
+        match &self.layered {
+            Some(stack) => crate::pipeline::run(stack, RpcRequest { ctx, call }).await,
+            None => self.dispatch_direct(ctx, call).await,
+        }
+    }
+
+    /// The same table with `layer` around its dispatcher (outside any layer added before):
+    /// every transport that hosts it runs each request through the stack. `layer` is any
+    /// `tower::Layer` whose service takes an [`RpcRequest`] (a `tower::ServiceBuilder`
+    /// stacks several); see [`layers`](crate::layers) for the ones clamator ships.
+    #[must_use]
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<BoxDispatch>,
+        L::Service:
+            Service<RpcRequest, Response = Option<Response>, Error = Infallible> + Clone + Send + Sync + 'static,
+        <L::Service as Service<RpcRequest>>::Future: Send + 'static,
+    {
+        let inner = match self.layered.take() {
+            Some(stack) => stack,
+            None => BoxDispatch::new(Dispatch(self.clone())),
+        };
+        self.layered = Some(BoxDispatch::new(layer.layer(inner)));
+        self
+    }
+
+    /// `true` when middleware was added with [`layer`](Self::layer).
+    pub fn is_layered(&self) -> bool {
+        self.layered.is_some()
+    }
+
+    /// The dispatcher itself, without middleware.
+    pub(crate) async fn dispatch_direct(&self, ctx: Context, call: Call) -> Option<Response> {
         let Call { method, params, id, .. } = call;
         let Some(entry) = self.methods.get(&method) else {
             tracing::debug!(service = %self.name(), %method, "method not found");

@@ -49,6 +49,17 @@ impl Counters {
             Counter::LeasesLost => &self.leases_lost,
         };
         cell.fetch_add(n as u64, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        {
+            let name = match counter {
+                Counter::Completed => "clamator_redis_completed_total",
+                Counter::Expired => "clamator_redis_expired_total",
+                Counter::DeadLettered => "clamator_redis_dead_lettered_total",
+                Counter::Reclaimed => "clamator_redis_reclaimed_total",
+                Counter::LeasesLost => "clamator_redis_leases_lost_total",
+            };
+            metrics::counter!(name).increment(n as u64);
+        }
     }
 
     pub(crate) fn snapshot(&self) -> ServerStats {

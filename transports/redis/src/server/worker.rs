@@ -273,6 +273,7 @@ impl Worker {
                 let ctx = Context::for_call(&call)
                     .with_attempt(delivery.attempt)
                     .with_deadline(delivery.deadline)
+                    .with_queue_wait(self.queue_wait(&entry.id))
                     .with_metadata(entry_metadata(entry));
                 self.table.dispatch_with(ctx, call).await
             }
@@ -287,6 +288,13 @@ impl Worker {
             }
         };
         self.reply(entry, reply_to?, &response?)
+    }
+
+    /// How long an entry has waited since its `XADD`, on Redis's clock (its id's ms part).
+    fn queue_wait(&self, entry_id: &str) -> Option<Duration> {
+        let added_ms: i64 = entry_id.split('-').next()?.parse().ok()?;
+        let waited = self.shared.clock.now_ms()?.checked_sub(added_ms)?;
+        Some(Duration::from_millis(u64::try_from(waited).unwrap_or(0)))
     }
 
     /// The entry's `reply-to`, when it names a key.
