@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use clamator::{
-    decode_result, encode_params, Call, Envelope, Id, IntoServiceTable, Response, RpcError, ServiceBuilder,
+    decode_result, encode_params, Call, Context, Envelope, Id, IntoServiceTable, Response, RpcError, ServiceBuilder,
 };
 use clamator_test_support::contracts::{AddParams, AddResult, ArithServer, Calculator};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -90,5 +90,40 @@ fn client_codec(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, envelope_parse, envelope_encode, dispatch, client_codec);
+/// What the middleware costs per request: the generated table's dispatch, bare and with each
+/// layer clamator ships (no subscriber or recorder installed: the cost of the layer itself).
+fn layers(c: &mut Criterion) {
+    use clamator::layers::{DeadlineLayer, MetricsLayer, TracingLayer};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let bare = || ArithServer::new(Calculator::default()).into_service_table();
+    let stacks = [
+        ("no layers", bare()),
+        ("tracing", bare().layer(TracingLayer::new())),
+        ("metrics", bare().layer(MetricsLayer::new())),
+        ("deadline", bare().layer(DeadlineLayer::new())),
+        (
+            "tracing + metrics + deadline",
+            bare().layer(
+                tower::ServiceBuilder::new()
+                    .layer(TracingLayer::new())
+                    .layer(MetricsLayer::new())
+                    .layer(DeadlineLayer::new()),
+            ),
+        ),
+    ];
+    let call = add_call();
+    let mut group = c.benchmark_group("layers");
+    for (name, table) in &stacks {
+        group.bench_function(*name, |b| {
+            b.to_async(&rt).iter_batched(
+                || (Context::for_call(&call), call.clone()),
+                |(ctx, call)| table.dispatch_with(ctx, call),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, envelope_parse, envelope_encode, dispatch, client_codec, layers);
 criterion_main!(benches);
