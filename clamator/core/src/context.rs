@@ -1,6 +1,7 @@
 //! What a handler knows about the request it serves: [`Context`].
 
 use std::any::{Any, TypeId};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -30,7 +31,8 @@ pub type Metadata = BTreeMap<String, String>;
 /// ```
 #[derive(Default)]
 pub struct Extensions {
-    map: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    /// Allocated at the first insert: most requests carry none.
+    map: Option<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
 }
 
 impl Extensions {
@@ -41,38 +43,39 @@ impl Extensions {
 
     /// Stores `value`; returns the value of that type it replaces.
     pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) -> Option<T> {
-        self.map.insert(TypeId::of::<T>(), Box::new(value)).and_then(|old| old.downcast().ok().map(|b| *b))
+        let map = self.map.get_or_insert_with(HashMap::new);
+        map.insert(TypeId::of::<T>(), Box::new(value)).and_then(|old| old.downcast().ok().map(|b| *b))
     }
 
     /// The value of type `T`, if one was stored.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        self.map.get(&TypeId::of::<T>()).and_then(|v| v.downcast_ref())
+        self.map.as_ref()?.get(&TypeId::of::<T>()).and_then(|v| v.downcast_ref())
     }
 
     /// The value of type `T`, mutably.
     pub fn get_mut<T: Send + Sync + 'static>(&mut self) -> Option<&mut T> {
-        self.map.get_mut(&TypeId::of::<T>()).and_then(|v| v.downcast_mut())
+        self.map.as_mut()?.get_mut(&TypeId::of::<T>()).and_then(|v| v.downcast_mut())
     }
 
     /// Takes the value of type `T` out.
     pub fn remove<T: Send + Sync + 'static>(&mut self) -> Option<T> {
-        self.map.remove(&TypeId::of::<T>()).and_then(|v| v.downcast().ok().map(|b| *b))
+        self.map.as_mut()?.remove(&TypeId::of::<T>()).and_then(|v| v.downcast().ok().map(|b| *b))
     }
 
     /// How many values are stored.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.map.as_ref().map_or(0, |m| m.len())
     }
 
     /// `true` when nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
 }
 
 impl std::fmt::Debug for Extensions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Extensions").field("len", &self.map.len()).finish_non_exhaustive()
+        f.debug_struct("Extensions").field("len", &self.len()).finish_non_exhaustive()
     }
 }
 
@@ -101,8 +104,8 @@ impl std::fmt::Debug for Extensions {
 #[derive(Debug)]
 pub struct Context {
     id: Option<Id>,
-    service: String,
-    method: String,
+    service: Cow<'static, str>,
+    method: Cow<'static, str>,
     attempt: u32,
     deadline: Option<Instant>,
     queue_wait: Option<Duration>,
@@ -112,7 +115,7 @@ pub struct Context {
 
 impl Context {
     /// A context for a call of `service.method`, first delivery, no deadline, no metadata.
-    pub fn new(service: impl Into<String>, method: impl Into<String>) -> Self {
+    pub fn new(service: impl Into<Cow<'static, str>>, method: impl Into<Cow<'static, str>>) -> Self {
         Self {
             id: None,
             service: service.into(),
@@ -125,10 +128,18 @@ impl Context {
         }
     }
 
-    /// A context for `call`: its service, method and id; first delivery, no deadline, no
-    /// metadata (transports add what they know).
+    /// A context for `call`: its id; first delivery, no deadline, no metadata (transports
+    /// add what they know). The service and method names are filled in by the
+    /// [`ServiceTable`](crate::ServiceTable) that dispatches it, from its own method table, so
+    /// that a request costs no copy of them.
     pub fn for_call(call: &Call) -> Self {
-        Self::new(call.service.clone(), call.method.clone()).with_id(call.id.clone())
+        Self::new("", "").with_id(call.id.clone())
+    }
+
+    /// Sets the names (the dispatching table does).
+    pub(crate) fn set_names(&mut self, service: Cow<'static, str>, method: Cow<'static, str>) {
+        self.service = service;
+        self.method = method;
     }
 
     /// With the request id (`None` for a notification).
