@@ -54,7 +54,9 @@ use quote::quote;
 mod codegen;
 mod crate_path;
 mod model;
+mod names;
 mod parse;
+mod shapes;
 
 /// Declares a clamator contract; see the [crate documentation](crate).
 #[proc_macro_attribute]

@@ -3,19 +3,19 @@
 
 use std::collections::HashMap;
 
-use heck::ToLowerCamelCase;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{
-    Attribute, Expr, ExprLit, FnArg, GenericArgument, ItemTrait, Lit, LitStr, Meta, Path, PathArguments, ReturnType,
-    Token, TraitItem, TraitItemFn, Type,
+    Attribute, Expr, ExprLit, FnArg, ItemTrait, Lit, LitStr, Meta, Path, ReturnType, Token, TraitItem, TraitItemFn,
 };
 
 use crate::crate_path::clamator_path;
 use crate::model::{ContractModel, MethodKind, MethodModel};
+use crate::names::{check_wire_name, default_wire_name, is_valid_service_name};
+use crate::shapes::{is_context, is_context_ref, result_ok_type};
 
 /// The name of the helper attribute on methods.
 const HELPER: &str = "clamator";
@@ -46,85 +46,6 @@ impl Errors {
 
     fn finish(self) -> syn::Result<()> {
         self.all.map_or(Ok(()), Err)
-    }
-}
-
-/// `true` when `name` matches `^[a-z][a-z0-9-]*$`, the rule for service names.
-pub fn is_valid_service_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z')) && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
-}
-
-/// `true` when `name` matches `^[a-z][a-zA-Z0-9]*$`, the rule for method (wire) names.
-pub fn is_valid_method_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z')) && bytes.all(|b| b.is_ascii_alphanumeric())
-}
-
-/// The default wire name of a Rust method: its lowerCamelCase form (`slow_add` → `slowAdd`).
-pub fn default_wire_name(rust_name: &str) -> String {
-    rust_name.to_lower_camel_case()
-}
-
-/// Checks a wire name; `derived_from` is the Rust name when the wire name was not given
-/// explicitly. Returns the message to report, if any.
-pub fn check_wire_name(name: &str, derived_from: Option<&str>) -> Option<String> {
-    if is_valid_method_name(name) {
-        return None;
-    }
-    if name.contains('-') {
-        return Some(format!(
-            "method names may not contain '-' (since clamator 0.1.6): `{name}`; use camelCase, e.g. `{}`",
-            name.to_lower_camel_case()
-        ));
-    }
-    Some(match derived_from {
-        None => format!("invalid method name `{name}`: method names must match ^[a-z][a-zA-Z0-9]*$"),
-        Some(rust) => format!(
-            "the wire name `{name}` derived from `{rust}` is invalid: method names must match \
-             ^[a-z][a-zA-Z0-9]*$; set one with #[clamator(name = \"...\")]"
-        ),
-    })
-}
-
-/// The `T` of `Result<T, E>` or of a one-argument alias such as `anyhow::Result<T>` (any
-/// path ending in `Result`), or `None` when `ty` has another shape. The error type is checked
-/// by the compiler (`E: Into<RpcError>`), with a message at its span.
-pub fn result_ok_type(ty: &Type) -> Option<&Type> {
-    let Type::Path(path) = ungroup(ty) else { return None };
-    if path.qself.is_some() {
-        return None;
-    }
-    let last = path.path.segments.last()?;
-    if last.ident != "Result" {
-        return None;
-    }
-    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-    let mut args = args.args.iter();
-    match (args.next(), args.next(), args.next()) {
-        (Some(GenericArgument::Type(ok)), None | Some(GenericArgument::Type(_)), None) => Some(ok),
-        _ => None,
-    }
-}
-
-/// `true` for `&Context` (any path ending in `Context`, shared reference).
-fn is_context_ref(ty: &Type) -> bool {
-    match ungroup(ty) {
-        Type::Reference(r) if r.mutability.is_none() => is_context(&r.elem),
-        _ => false,
-    }
-}
-
-/// `true` for a path ending in `Context`.
-fn is_context(ty: &Type) -> bool {
-    matches!(ungroup(ty), Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Context"))
-}
-
-fn ungroup(ty: &Type) -> &Type {
-    match ty {
-        Type::Group(group) => ungroup(&group.elem),
-        Type::Paren(paren) => ungroup(&paren.elem),
-        other => other,
     }
 }
 
@@ -480,70 +401,6 @@ pub fn contract(attr: TokenStream, item: &ItemTrait) -> syn::Result<ContractMode
 mod tests {
     use super::*;
     use syn::parse_quote;
-
-    #[test]
-    fn camel_case() {
-        assert_eq!(default_wire_name("add"), "add");
-        assert_eq!(default_wire_name("slow_add"), "slowAdd");
-        assert_eq!(default_wire_name("sleep_ms"), "sleepMs");
-        assert_eq!(default_wire_name("get_user_by_id"), "getUserById");
-        assert_eq!(default_wire_name("add2"), "add2");
-    }
-
-    #[test]
-    fn service_names() {
-        assert!(is_valid_service_name("arith"));
-        assert!(is_valid_service_name("user-store2"));
-        assert!(!is_valid_service_name(""));
-        assert!(!is_valid_service_name("Arith"));
-        assert!(!is_valid_service_name("2arith"));
-        assert!(!is_valid_service_name("-arith"));
-        assert!(!is_valid_service_name("ari_th"));
-        assert!(!is_valid_service_name("ari.th"));
-    }
-
-    #[test]
-    fn method_names() {
-        assert!(is_valid_method_name("add"));
-        assert!(is_valid_method_name("slowAdd"));
-        assert!(is_valid_method_name("add2"));
-        assert!(!is_valid_method_name(""));
-        assert!(!is_valid_method_name("SlowAdd"));
-        assert!(!is_valid_method_name("slow_add"));
-        assert!(!is_valid_method_name("slow-add"));
-        assert!(!is_valid_method_name("2add"));
-    }
-
-    #[test]
-    fn wire_name_messages() {
-        assert_eq!(check_wire_name("slowAdd", None), None);
-        assert!(check_wire_name("slow-add", None).unwrap().contains("may not contain '-' (since clamator 0.1.6)"));
-        assert!(check_wire_name("slow-add", None).unwrap().contains("`slowAdd`"));
-        assert!(check_wire_name("Div", None).unwrap().starts_with("invalid method name `Div`"));
-        assert!(check_wire_name("é", Some("é")).unwrap().contains("derived from `é`"));
-    }
-
-    #[test]
-    fn result_types() {
-        let ty: Type = parse_quote!(Result<AddResult, RpcError>);
-        let ok: Type = parse_quote!(AddResult);
-        assert_eq!(result_ok_type(&ty), Some(&ok));
-        let ty: Type = parse_quote!(::core::result::Result<Vec<u8>, clamator::RpcError>);
-        let ok: Type = parse_quote!(Vec<u8>);
-        assert_eq!(result_ok_type(&ty), Some(&ok));
-        let ty: Type = parse_quote!(anyhow::Result<Vec<u8>>);
-        assert_eq!(result_ok_type(&ty), Some(&ok));
-        let ty: Type = parse_quote!(Result<Vec<u8>, HandlerError>);
-        assert_eq!(result_ok_type(&ty), Some(&ok));
-        for ty in [
-            parse_quote!(AddResult),
-            parse_quote!(Option<AddResult>),
-            parse_quote!(Result<AddResult, RpcError, X>),
-            parse_quote!(<X as Y>::Result<A, RpcError>),
-        ] {
-            assert_eq!(result_ok_type(&ty), None, "{}", ty.to_token_stream());
-        }
-    }
 
     fn messages(attr: TokenStream, item: ItemTrait) -> Vec<String> {
         match contract(attr, &item) {
