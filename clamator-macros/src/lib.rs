@@ -40,6 +40,13 @@
 //! - `ArithClient<C>`, a typed proxy over any `C: RpcClient`, one method per contract method;
 //! - `ArithServer<T>`, wrapping a `T: Arith` for a transport server's `register_service`.
 //!
+//! A method may take the request's context before its params, `async fn m(&self, ctx:
+//! &clamator::Context, params: P)`, and may return `Result<T, E>` for any `E: Into<RpcError>`
+//! (`RpcError`, `clamator::HandlerError` for `?` on any error, your own enum with a
+//! `From` impl, or `anyhow::Result<T>` with the `anyhow` feature). The generated client's
+//! methods never take the context: `XClient::with_metadata` / `with_options` set what travels
+//! with the call.
+//!
 //! Contract options: `service = "name"` (required, `^[a-z][a-z0-9-]*$`) and
 //! `crate = "path::to::clamator"` (for re-exports; a renamed dependency is found on its own).
 //! Method options, in `#[clamator(...)]`: `notification` (fire-and-forget, no return type) and
