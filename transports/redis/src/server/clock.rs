@@ -46,17 +46,21 @@ impl RedisClock {
         let elapsed = i64::try_from(reading.at.elapsed().as_millis()).unwrap_or(i64::MAX);
         Some(reading.redis_ms.saturating_add(elapsed))
     }
+}
 
-    /// Where a deadline given on Redis's clock falls on the local one; `None` when no
-    /// reading exists yet (the request is then treated as having no deadline).
-    pub(crate) fn local_deadline(&self, deadline_ms: i64) -> Option<Instant> {
-        let now_ms = self.now_ms()?;
-        let now = Instant::now();
-        Some(match u64::try_from(deadline_ms.saturating_sub(now_ms)) {
-            Ok(left) => now + Duration::from_millis(left),
-            Err(_) => now,
-        })
+/// Where a deadline given on Redis's clock falls on the local one, Redis's time being
+/// `now_ms` now.
+pub(crate) fn local_deadline(now_ms: i64, deadline_ms: i64) -> Instant {
+    let now = Instant::now();
+    match u64::try_from(deadline_ms.saturating_sub(now_ms)) {
+        Ok(left) => now + Duration::from_millis(left),
+        Err(_) => now,
     }
+}
+
+/// The millisecond part of a stream entry id: Redis's time at its `XADD`.
+pub(crate) fn entry_id_ms(entry_id: &str) -> Option<i64> {
+    entry_id.split('-').next()?.parse().ok()
 }
 
 /// The deadline of an entry on Redis's clock: its id's millisecond part plus `timeout-ms`.
@@ -66,8 +70,7 @@ pub(crate) fn entry_deadline_ms(entry_id: &str, timeout_ms: Option<&[u8]>) -> Op
     if timeout < 0 {
         return None;
     }
-    let id_ms: i64 = entry_id.split('-').next()?.parse().ok()?;
-    Some(id_ms.saturating_add(timeout))
+    Some(entry_id_ms(entry_id)?.saturating_add(timeout))
 }
 
 #[cfg(test)]
@@ -84,14 +87,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn no_reading_means_no_deadline() {
+    async fn redis_time_maps_onto_the_local_clock() {
         let clock = RedisClock::default();
-        assert_eq!(clock.now_ms(), None);
-        assert_eq!(clock.local_deadline(0), None);
+        assert_eq!(clock.now_ms(), None, "no reading, no time: such requests have no deadline");
         *clock.reading.lock().unwrap() = Some(Reading { at: Instant::now(), redis_ms: 10_000 });
-        let past = clock.local_deadline(5_000).unwrap();
-        assert!(past <= Instant::now());
-        let future = clock.local_deadline(12_000).unwrap();
-        assert!(future > Instant::now() + Duration::from_millis(1900));
+        let now_ms = clock.now_ms().unwrap();
+        assert!((10_000..10_100).contains(&now_ms));
+        assert!(local_deadline(now_ms, 5_000) <= Instant::now());
+        assert!(local_deadline(now_ms, now_ms + 2_000) > Instant::now() + Duration::from_millis(1900));
+        assert_eq!(entry_id_ms("1700000000000-3"), Some(1_700_000_000_000));
     }
 }

@@ -12,6 +12,7 @@ use redis::aio::ConnectionManager;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use super::clock;
 use super::completion::{Completion, CompletionQueue, Reply};
 use super::stats::Counter;
 use super::Shared;
@@ -212,9 +213,10 @@ impl Worker {
     /// concurrency 1 they leave in handling order.
     /// The entry must already be in [`held`](Self::held).
     pub(super) fn start(self: &Arc<Self>, entry: RawEntry, attempt: u32, slot: OwnedSemaphorePermit) {
-        let deadline_ms = super::clock::entry_deadline_ms(&entry.id, entry.field(field::TIMEOUT_MS));
-        let clock = &self.shared.clock;
-        if let (Some(deadline), Some(now)) = (deadline_ms, clock.now_ms()) {
+        let deadline_ms = clock::entry_deadline_ms(&entry.id, entry.field(field::TIMEOUT_MS));
+        // Redis's time, read once for the expiry check, the deadline and the queue wait.
+        let now_ms = self.shared.clock.now_ms();
+        if let (Some(deadline), Some(now)) = (deadline_ms, now_ms) {
             if now >= deadline {
                 tracing::debug!(service = %self.table.name(), entry = %entry.id, late_ms = now - deadline, "caller's deadline passed; acknowledged without running");
                 self.shared.counters.add(Counter::Expired, 1);
@@ -225,7 +227,13 @@ impl Worker {
                 return;
             }
         }
-        let delivery = Delivery { attempt, deadline: deadline_ms.and_then(|ms| clock.local_deadline(ms)) };
+        let delivery = Delivery {
+            attempt,
+            deadline: deadline_ms.zip(now_ms).map(|(deadline, now)| clock::local_deadline(now, deadline)),
+            queue_wait: clock::entry_id_ms(&entry.id)
+                .zip(now_ms)
+                .map(|(added, now)| Duration::from_millis(u64::try_from(now - added).unwrap_or(0))),
+        };
         let worker = Arc::clone(self);
         self.shared.handlers.spawn(async move {
             let started = Instant::now();
@@ -273,7 +281,7 @@ impl Worker {
                 let ctx = Context::for_call(&call)
                     .with_attempt(delivery.attempt)
                     .with_deadline(delivery.deadline)
-                    .with_queue_wait(self.queue_wait(&entry.id))
+                    .with_queue_wait(delivery.queue_wait)
                     .with_metadata(entry_metadata(entry));
                 self.table.dispatch_with(ctx, call).await
             }
@@ -288,13 +296,6 @@ impl Worker {
             }
         };
         self.reply(entry, reply_to?, &response?)
-    }
-
-    /// How long an entry has waited since its `XADD`, on Redis's clock (its id's ms part).
-    fn queue_wait(&self, entry_id: &str) -> Option<Duration> {
-        let added_ms: i64 = entry_id.split('-').next()?.parse().ok()?;
-        let waited = self.shared.clock.now_ms()?.checked_sub(added_ms)?;
-        Some(Duration::from_millis(u64::try_from(waited).unwrap_or(0)))
     }
 
     /// The entry's `reply-to`, when it names a key.
@@ -333,6 +334,8 @@ impl Worker {
 struct Delivery {
     attempt: u32,
     deadline: Option<Instant>,
+    /// Time since the entry's `XADD`, on Redis's clock.
+    queue_wait: Option<Duration>,
 }
 
 /// The caller's metadata: the entry's `metadata` field, a JSON object of strings (absent:
