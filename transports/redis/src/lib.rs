@@ -24,6 +24,7 @@
 mod client;
 mod connection;
 mod dead_letter;
+pub mod discovery;
 mod entry;
 mod keys;
 mod options;
@@ -38,6 +39,7 @@ pub mod wire_extensions {}
 pub use client::{RedisClientBuilder, RedisRpcClient, DEFAULT_REPLY_TTL};
 pub use connection::DEFAULT_URL;
 pub use dead_letter::{DeadLetter, DeadLetters, DEAD_LETTERED};
+pub use discovery::DEFAULT_DISCOVERY_INTERVAL;
 pub use keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, reply_stream};
 pub use options::ConnectionOptions;
 pub use server::{

@@ -17,6 +17,7 @@ use super::completion::{Completion, CompletionQueue, Reply};
 use super::stats::Counter;
 use super::Shared;
 use crate::connection::{sleep_or_stop, Backoff};
+use crate::discovery::ServiceStats;
 use crate::entry::{read_reply, RawEntry};
 use crate::keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, field, reply_stream};
 
@@ -43,6 +44,8 @@ pub(super) struct Worker {
     pub(super) completions: CompletionQueue,
     /// A decaying maximum of recent handler durations, in ns (0: none finished yet).
     slowest_recent_ns: AtomicU64,
+    /// Per-method counters, published by discovery.
+    stats: Arc<ServiceStats>,
     pub(super) shared: Arc<Shared>,
 }
 
@@ -61,6 +64,7 @@ impl Worker {
             held: Mutex::new(HashSet::new()),
             completions: CompletionQueue::default(),
             slowest_recent_ns: AtomicU64::new(0),
+            stats: shared.discovery.track(table.descriptor()),
             table,
             shared,
         }
@@ -283,7 +287,15 @@ impl Worker {
                     .with_deadline(delivery.deadline)
                     .with_queue_wait(delivery.queue_wait)
                     .with_metadata(entry_metadata(entry));
-                self.table.dispatch_with(ctx, call).await
+                let stats = self.stats.method(&call.method);
+                let started = Instant::now();
+                let response = self.table.dispatch_with(ctx, call).await;
+                if let Some(stats) = stats {
+                    let error =
+                        response.as_ref().and_then(|r| r.outcome.as_ref().err()).map(|e| (e.code, e.message.as_str()));
+                    stats.record(started.elapsed(), error, || self.shared.clock.now_ms());
+                }
+                response
             }
             Ok(Envelope::Response(_)) => {
                 tracing::warn!(service, entry = %entry.id, "a response on a command stream acknowledged and dropped");
