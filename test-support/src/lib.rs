@@ -15,6 +15,7 @@ pub mod counting;
 pub mod failover;
 pub mod jobs;
 pub mod raw_redis;
+pub mod redis_cluster;
 pub mod redis_sentinel;
 pub mod redis_server;
 pub mod tls_certs;
