@@ -158,6 +158,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// Runs both topologies `rounds` times, alternating, and returns the Markdown section.
 pub async fn run(plan: Plan, rounds: usize) -> Result<String, String> {
+    let load_before = crate::loadavg().unwrap_or_default();
     let node = tokio::task::spawn_blocking(RedisServer::start_private).await.map_err(|e| e.to_string())?;
     let cluster = tokio::task::spawn_blocking(|| RedisCluster::start(3, 0)).await.map_err(|e| e.to_string())?;
     let prefix = fresh_prefix("spread");
@@ -180,13 +181,15 @@ pub async fn run(plan: Plan, rounds: usize) -> Result<String, String> {
             runs.push(run);
         }
     }
+    let load_after = crate::loadavg().unwrap_or_default();
     let mut md = String::new();
     md.push_str("\n## Redis Cluster: services spread over shards (`clamator-bench --spread`)\n\n");
     md.push_str(&format!(
         "{SERVICES} services, one server (concurrency 1) and one client per service, {CALLERS_PER_SERVICE} callers per \
          service, each client's reply stream on its service's shard; the same services on one redis-server and on a \
          3-master cluster (no replicas), alternating, {rounds} round(s), medians. Redis CPU: user + system time of \
-         each redis-server over the run (warm-up included), as a share of one core.\n\n"
+         each redis-server over the run (warm-up included), as a share of one core. Load average before / \
+         after: {load_before} / {load_after}.\n\n"
     ));
     md.push_str("| topology | calls/s | p50 µs | p99 µs | errors | CPU of each redis-server | sum |\n|---|---:|---:|---:|---:|---|---:|\n");
     for ((name, _), runs) in topologies.iter().zip(&results) {
