@@ -1,10 +1,12 @@
 //! Sentinel: servers and clients configured with sentinel addresses and a master name find
 //! the master, and follow a failover (the master killed by pid, the replica promoted by
-//! the sentinels) without a restart; every call made meanwhile is accounted for.
+//! the sentinels) without a restart, recreating a group the promoted replica lacks; every
+//! call made meanwhile is accounted for.
 
 use std::time::Duration;
 
-use clamator::redis::{ConnectionOptions, RedisRpcClient, RedisRpcServer};
+use clamator::redis::redis::{self, aio::ConnectionManager};
+use clamator::redis::{command_stream, ConnectionOptions, RedisRpcClient, RedisRpcServer};
 use clamator::{CallOptions, RpcClient, TransportError};
 use clamator_test_support::counting::Executions;
 use clamator_test_support::failover::{calls_through_failover, FailoverLoad, Outcome};
@@ -47,6 +49,20 @@ async fn calls_resume_after_a_sentinel_failover() {
     eprintln!("sentinel failover: {} keys ran twice", twice.len());
     assert!(report.count(Outcome::Ok) > 20);
     assert_eq!(setup.master_port(), Some(setup.replica.port()), "the replica is the master now");
+
+    // A promoted replica that lacks the group (it had not received it yet): the server
+    // recreates it and serves on.
+    let mut promoted = ConnectionManager::new(redis::Client::open(setup.replica.url()).unwrap()).await.unwrap();
+    let destroyed: i64 = redis::cmd("XGROUP")
+        .arg("DESTROY")
+        .arg(command_stream(&prefix, "tally"))
+        .arg("tally")
+        .query_async(&mut promoted)
+        .await
+        .unwrap();
+    assert_eq!(destroyed, 1);
+    let r = client.call_value("tally", "hit", json!({"key": "after-regroup"}), CallOptions::default()).await.unwrap();
+    assert_eq!(r, json!({"key": "after-regroup", "runs": 1}));
 
     client.stop().await;
     server.stop().await;
