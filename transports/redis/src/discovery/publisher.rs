@@ -151,7 +151,11 @@ impl Publisher {
             pipe.cmd("PEXPIRE").arg(&services).arg(index_ttl_ms).ignore();
         }
         if let Err(e) = pipe.query_async::<()>(conn).await {
-            tracing::debug!(error = %e, "discovery heartbeat failed; the next one retries");
+            if crate::connection::is_connection_error(&e) {
+                tracing::debug!(error = %e, "discovery heartbeat failed; the next one retries");
+            } else {
+                tracing::warn!(error = %e, "discovery heartbeat refused (ACL without the discovery commands?)");
+            }
         }
     }
 
