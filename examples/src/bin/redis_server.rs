@@ -4,8 +4,9 @@
 //! Run: `REDIS_URL=redis://127.0.0.1:6379 cargo run -p clamator-examples --bin redis_server`
 //! (options: `--prefix P`, `--concurrency N`).
 
+use clamator::redis::discovery::MethodSchemas;
 use clamator::redis::RedisRpcServer;
-use clamator_examples::{ArithServer, Calculator};
+use clamator_examples::{AddParams, AddResult, ArithServer, Calculator, PingParams};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -18,8 +19,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prefix = arg("--prefix").unwrap_or_else(|| "clamator-example".into());
     let concurrency = arg("--concurrency").map(|c| c.parse()).transpose()?.unwrap_or(1);
 
-    let server = RedisRpcServer::builder(&prefix).concurrency(concurrency).build()?;
+    let server = RedisRpcServer::builder(&prefix).concurrency(concurrency).version("1.0.0").build()?;
     server.register_service(ArithServer::new(Calculator::default()))?;
+    // What `clamator describe arith` shows and `clamator call` checks params against.
+    server.describe_method("arith", "add", MethodSchemas::of::<AddParams, AddResult>());
+    server.describe_method("arith", "slowAdd", MethodSchemas::of::<AddParams, AddResult>());
+    server.describe_method("arith", "ping", MethodSchemas::notification::<PingParams>());
     server.start().await?;
     tracing::info!(%prefix, instance = server.instance_id(), "serving arith; Ctrl-C or SIGTERM to stop");
 

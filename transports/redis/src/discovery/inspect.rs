@@ -90,8 +90,10 @@ pub struct ServiceOverview {
     /// Entries in `P:cmds:<service>` (a Rust server deletes what it acknowledges, so this is
     /// about the work waiting or in flight).
     pub stream_length: u64,
-    /// The age of the oldest entry in the stream, ms (`None`: empty).
-    pub oldest_entry_age_ms: Option<i64>,
+    /// The age of the oldest entry not yet acknowledged (pending, or not yet delivered),
+    /// ms: how long the oldest waiting request has waited (`None`: nothing waits).
+    /// Acknowledged entries a 0.1.9 server left in the stream do not count.
+    pub oldest_waiting_ms: Option<i64>,
     /// The consumer group, when it exists.
     pub group: Option<GroupInfo>,
     /// Its consumers.
@@ -267,15 +269,6 @@ impl Inspector {
         let now = self.now_ms().await?;
         let stream = command_stream(&self.prefix, service);
         let stream_length: u64 = self.query(redis::cmd("XLEN").arg(&stream), "XLEN").await?;
-        let first: Value =
-            self.query(redis::cmd("XRANGE").arg(&stream).arg("-").arg("+").arg("COUNT").arg(1), "XRANGE").await?;
-        let oldest_entry_age_ms = items(first)
-            .into_iter()
-            .next()
-            .and_then(|e| items(e).into_iter().next())
-            .and_then(text)
-            .and_then(|id| id_ms(&id))
-            .map(|ms| (now - ms).max(0));
         let instances = self.instances(service).await?;
         let (group, consumers) = if stream_length > 0 || self.exists(&stream).await? {
             let group = self.group(&stream, consumer_group(service)).await?;
@@ -287,17 +280,49 @@ impl Inspector {
         } else {
             (None, Vec::new())
         };
+        let oldest_waiting_ms =
+            self.oldest_waiting(&stream, service, group.as_ref()).await?.map(|ms| (now - ms).max(0));
         let dead_letters: u64 =
             self.query(redis::cmd("XLEN").arg(dead_letter_stream(&self.prefix, service)), "XLEN").await?;
         Ok(ServiceOverview {
             name: service.to_owned(),
             stream_length,
-            oldest_entry_age_ms,
+            oldest_waiting_ms,
             group,
             consumers,
             instances,
             dead_letters,
         })
+    }
+
+    /// The entry-id time (Redis ms) of the oldest entry not acknowledged: the oldest
+    /// pending one, or the first one after the group's last-delivered id (with no group,
+    /// the stream's first entry).
+    async fn oldest_waiting(
+        &self,
+        stream: &str,
+        service: &str,
+        group: Option<&GroupInfo>,
+    ) -> Result<Option<i64>, TransportError> {
+        let first_id = |v: Value| items(v).into_iter().next().and_then(|e| items(e).into_iter().next()).and_then(text);
+        let Some(group) = group else {
+            let first: Value =
+                self.query(redis::cmd("XRANGE").arg(stream).arg("-").arg("+").arg("COUNT").arg(1), "XRANGE").await?;
+            return Ok(first_id(first).and_then(|id| id_ms(&id)));
+        };
+        let mut oldest: Option<i64> = None;
+        if group.pending > 0 {
+            let summary: Value =
+                self.query(redis::cmd("XPENDING").arg(stream).arg(consumer_group(service)), "XPENDING").await?;
+            oldest = items(summary).into_iter().nth(1).and_then(text).and_then(|id| id_ms(&id));
+        }
+        let after = format!("({}", group.last_delivered_id);
+        let undelivered: Value =
+            self.query(redis::cmd("XRANGE").arg(stream).arg(&after).arg("+").arg("COUNT").arg(1), "XRANGE").await?;
+        if let Some(ms) = first_id(undelivered).and_then(|id| id_ms(&id)) {
+            oldest = Some(oldest.map_or(ms, |o| o.min(ms)));
+        }
+        Ok(oldest)
     }
 
     async fn exists(&self, key: &str) -> Result<bool, TransportError> {
