@@ -58,7 +58,7 @@ pub use server::{
 /// `~P:*` as the only key pattern, a user limited to these can serve and call under prefix
 /// `P` and touch no other key. `+cluster|slots` (slot map) and `+role` (Sentinel's check of
 /// the master) are there for Cluster and Sentinel deployments; `+set +zadd +zrem
-/// +zremrangebyscore` (with `+pexpire +del`) for the [discovery](crate::discovery) heartbeat. (redis-rs also sends
+/// +zremrangebyscore` (with `+pexpire +del`) for the [`discovery`] heartbeat. (redis-rs also sends
 /// `CLIENT SETINFO` on Redis 7.2+ and ignores a refusal: add `+client|setinfo` there to
 /// keep it from failing; Redis 7.0 does not know the command.) See the
 /// [deployment guide](crate::deployment).
