@@ -186,10 +186,9 @@ impl Inspector {
         Self { conn, prefix: prefix.into() }
     }
 
-    /// Connects to `url` (checked with a `PING`).
+    /// Connects to `url` (checked with a `PING`); `rediss://` with the `tls` feature.
     pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, TransportError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| TransportError::connection(format!("invalid Redis URL {url:?}"), e))?;
+        let client = crate::tls::open_client(url, &crate::tls::TlsSettings::default())?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_number_of_retries(0)
             .set_connection_timeout(Some(Duration::from_secs(3)))
