@@ -27,13 +27,13 @@ use crate::measure::Caller;
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The nats-server binary: `NATS_SERVER_BIN`, else `nats-server` on PATH, else Debian's
-/// `/usr/sbin/nats-server`.
+/// The nats-server binary: `NATS_SERVER_BIN` when set (only it), else `nats-server` on PATH,
+/// else Debian's `/usr/sbin/nats-server`.
 pub fn nats_server_bin() -> Option<String> {
-    let candidates = std::env::var("NATS_SERVER_BIN")
-        .ok()
-        .into_iter()
-        .chain(["nats-server".to_owned(), "/usr/sbin/nats-server".to_owned()]);
+    let candidates = match std::env::var("NATS_SERVER_BIN") {
+        Ok(bin) => vec![bin],
+        Err(_) => vec!["nats-server".to_owned(), "/usr/sbin/nats-server".to_owned()],
+    };
     for bin in candidates {
         let ok = Command::new(&bin).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
         if ok.is_ok_and(|s| s.success()) {
