@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::cli::ServerPeer;
 use crate::cpu::{per_call, RoleCpu, Roles};
@@ -19,9 +19,13 @@ fn bench_py() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("py").join("bench.py")
 }
 
-/// A server process, killed by [`ServerProcess::stop`] or on drop.
+/// A server process, stopped by [`ServerProcess::stop`] or killed on drop.
 pub struct ServerProcess {
     child: Child,
+    /// Closed by `stop`: the Rust servers exit when their standard input closes.
+    stdin: Option<ChildStdin>,
+    /// How long `stop` waits for the process to exit once stdin is closed before killing it.
+    grace: Duration,
     pid: u32,
     /// What the server printed after `READY` (the gRPC server's address).
     address: Option<String>,
@@ -29,10 +33,22 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// `clamator-bench serve <kind>`: this binary, so the server is built exactly like the client.
+    /// With `BENCH_SERVER_WRAPPER` set (e.g. `valgrind --tool=callgrind`, for
+    /// bench/profile.sh), the server runs under that command, and `stop` waits up to 60 s for
+    /// it to exit so that the tool can write its output.
     pub async fn rust(kind: ServerPeer, prefix: &str, redis_url: &str, nats_url: &str) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
         let kind = clap::ValueEnum::to_possible_value(&kind).map(|v| v.get_name().to_owned()).unwrap_or_default();
-        let mut cmd = Command::new(exe);
+        let wrapper = std::env::var("BENCH_SERVER_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut cmd = match words.next() {
+            Some(tool) => {
+                let mut cmd = Command::new(tool);
+                cmd.args(words).arg(exe);
+                cmd
+            }
+            None => Command::new(exe),
+        };
         cmd.arg("serve").arg(&kind).arg("--prefix").arg(prefix);
         if !redis_url.is_empty() {
             cmd.arg("--redis-url").arg(redis_url);
@@ -40,7 +56,8 @@ impl ServerProcess {
         if !nats_url.is_empty() {
             cmd.arg("--nats-url").arg(nats_url);
         }
-        Self::spawn(cmd, &format!("clamator-bench serve {kind}")).await
+        let grace = Duration::from_secs(if wrapper.trim().is_empty() { 5 } else { 60 });
+        Self::spawn(cmd, &format!("clamator-bench serve {kind}"), grace).await
     }
 
     /// `bench.py serve`: a clamator 0.1.9 `RedisRpcServer` in a process of its own.
@@ -48,10 +65,11 @@ impl ServerProcess {
         let python = python.ok_or("no Python venv")?;
         let mut cmd = Command::new(python);
         cmd.arg(bench_py()).args(["serve", "--redis-url", redis_url, "--prefix", prefix]);
-        Self::spawn(cmd, "bench.py serve").await
+        // It stops on SIGTERM, not on stdin: `stop` kills it.
+        Self::spawn(cmd, "bench.py serve", Duration::ZERO).await
     }
 
-    async fn spawn(mut cmd: Command, what: &str) -> Result<Self, String> {
+    async fn spawn(mut cmd: Command, what: &str, grace: Duration) -> Result<Self, String> {
         // Standard input stays open while the server should run: the Rust servers exit when it
         // closes, so that none outlives the bench even if the bench is killed.
         let mut child = cmd
@@ -72,7 +90,7 @@ impl ServerProcess {
             return Err(format!("{what} did not start (first line {first:?})"));
         };
         let address = Some(rest.trim().to_owned()).filter(|a| !a.is_empty());
-        Ok(Self { child, pid, address })
+        Ok(Self { stdin: child.stdin.take(), child, grace, pid, address })
     }
 
     pub fn pid(&self) -> u32 {
@@ -84,7 +102,10 @@ impl ServerProcess {
     }
 
     pub async fn stop(&mut self) {
-        let _ = self.child.kill().await;
+        drop(self.stdin.take());
+        if tokio::time::timeout(self.grace, self.child.wait()).await.is_err() {
+            let _ = self.child.kill().await;
+        }
     }
 }
 
