@@ -144,7 +144,11 @@ pub async fn run(
         Some(kind) => process::ServerProcess::rust(kind, &prefix, redis, &nats_url).await?,
         None => process::ServerProcess::python(env.python.as_deref(), &prefix, redis).await?,
     };
-    let broker = if peer.needs_nats() { env.nats.as_ref().map(nats::NatsServer::pid) } else { env.redis_pid };
+    let broker = match peer {
+        Peer::Grpc => None,
+        _ if peer.needs_nats() => env.nats.as_ref().map(nats::NatsServer::pid),
+        _ => env.redis_pid,
+    };
     let mut roles = Roles { client: None, server: Some(server.pid()), broker };
     let result = match peer {
         Peer::Clamator | Peer::PythonServer => {

@@ -31,7 +31,10 @@ pub(super) const GROUPS: [(&str, &str, &str); 8] = [
     (
         "redis-k1",
         "Redis, one server, per-service concurrency 1",
-        "One client and one server in one process, per-service handler concurrency 1 (what 0.1.9 always does).",
+        "One client and one server in one process, per-service handler concurrency 1 (what 0.1.9 always does). \
+         For Python this means client and server share one asyncio event loop, which understates its server: \
+         the fair comparisons (each server in its own process, same load generator; clients against the same \
+         server) are in *Peers* below.",
     ),
     (
         "redis-k16",

@@ -59,7 +59,8 @@ pub(super) fn write(w: &mut String, rust: &Doc, meta: &Value) {
          for the Python client), each with a tokio runtime of 2 workers; every peer against the same broker \
          processes ({}, and a nats-server{} that the bench starts on a free loopback port), the peers of one \
          concurrency right after one another. CPU µs per call = CPU time (utime + stime from /proc/<pid>/stat, \
-         10 ms ticks) each process used during the measured window, divided by the calls completed in it. \
+         10 ms ticks) each process used during the measured window, divided by the calls completed in it \
+         (each figure is the median over the rounds, so the parts need not add up to the total exactly). \
          The NATS and gRPC peers do the same JSON-RPC work per call as clamator (a UUID id, serde_json encode \
          and decode of the envelopes on both sides); the raw floors echo the envelope unparsed.\n",
         meta["redis_version"].as_str().map_or("redis-server".to_owned(), |v| format!("redis-server {v}")),
@@ -91,7 +92,9 @@ pub(super) fn write(w: &mut String, rust: &Doc, meta: &Value) {
                 continue;
             }
             let r = Some(row);
-            let cpu = |role: &str| row["cpu_us_per_call"][role].as_f64();
+            // gRPC has no broker (results of older runs read redis-server's idle CPU there).
+            let cpu =
+                |role: &str| row["cpu_us_per_call"][role].as_f64().filter(|_| !(name == "grpc" && role == "broker"));
             let cell = |x: Option<f64>| x.map_or("–".to_owned(), |x| format!("{x:.1}"));
             let base_cpu = base.and_then(|b| b["cpu_us_per_call"]["total"].as_f64());
             let errors = row["errors"].as_u64().unwrap_or(0);
