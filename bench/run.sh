@@ -15,10 +15,14 @@
 #    Python 0.1.9 as server and as client), then the Python 0.1.9 in-process reference; each
 #    side runs its whole list N times in turn and reports per-figure medians, to damp drift
 #    in machine load;
-# 5. generates BENCHMARKS.md from the two result files (clamator-bench report).
+# 5. runs the Redis Cluster spread comparison (clamator-bench spread: the same services
+#    on one redis-server and on a private 3-master cluster, alternating, with each
+#    redis-server's CPU);
+# 6. generates BENCHMARKS.md from the two result files (clamator-bench report) and appends
+#    the spread section.
 #
 # Raw results (every round) are kept in bench/results/. Total time with the defaults: about
-# 7-8 minutes on 2 cores. The peer scenarios need nats-server (Debian package nats-server)
+# 8-9 minutes on 2 cores. The peer scenarios need nats-server (Debian package nats-server)
 # and are skipped with a message without it.
 set -euo pipefail
 
@@ -30,7 +34,7 @@ while [[ $# -gt 0 ]]; do
         --duration-ms) DURATION_MS="$2"; shift 2 ;;
         --warmup-ms) WARMUP_MS="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -82,6 +86,10 @@ echo "# Rust (clamator-rs), the raw Redis floors and the peers" >&2
 echo "# Python (clamator 0.1.9)" >&2
 "$PY" "$HERE/py/bench.py" run "${COMMON[@]}" --json "$RESULTS/python.json" || status=1
 
+echo "# Redis Cluster spread (one node vs 3 masters)" >&2
+"$BIN" spread "$RESULTS/spread.md" --duration-ms "$DURATION_MS" --warmup-ms "$WARMUP_MS" --rounds "$ROUNDS" || status=1
+
 BENCH_RUSTC_VERSION="$(rustc --version)" "$BIN" report "$ROOT/BENCHMARKS.md" \
     --rust-json "$RESULTS/rust.json" --python-json "$RESULTS/python.json" --changes "$HERE/changes.md"
+if [[ -f "$RESULTS/spread.md" ]]; then cat "$RESULTS/spread.md" >> "$ROOT/BENCHMARKS.md"; fi
 exit "$status"

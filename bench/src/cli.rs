@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Write the Markdown report from result files; runs nothing.
     Report(ReportArgs),
+    /// Run only the Redis Cluster spread comparison (one node vs 3 masters) and write its
+    /// Markdown section.
+    Spread(SpreadArgs),
     /// Serve one peer in this process until standard input closes or the process is killed
     /// (the server side of the `peer/...` scenarios; prints `READY [address]` once serving).
     Serve(ServeArgs),
@@ -72,6 +75,22 @@ pub struct ReportArgs {
     /// Hand-kept before/after notes appended to the report.
     #[arg(long, value_name = "FILE.md")]
     pub changes: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SpreadArgs {
+    /// The Markdown section to write.
+    #[arg(value_name = "OUT.md")]
+    pub out: String,
+    /// Measured window per scenario (default 3000).
+    #[arg(long, value_name = "N")]
+    pub duration_ms: Option<u64>,
+    /// Warm-up before each window (default duration/10, 20..500 ms).
+    #[arg(long, value_name = "N")]
+    pub warmup_ms: Option<u64>,
+    /// Run both topologies N times, alternating; report medians.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: u64,
 }
 
 /// The server side of a peer scenario.

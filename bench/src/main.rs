@@ -13,6 +13,7 @@ mod redis_rpc;
 mod report;
 mod runner;
 mod scenarios;
+mod spread;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Spread(s)) => spread(&s),
         Some(Command::Serve(s)) => match peers::serve::main(&s) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -44,6 +46,32 @@ fn main() -> ExitCode {
             }
         },
         None => run(&cli.run),
+    }
+}
+
+fn spread(args: &cli::SpreadArgs) -> ExitCode {
+    let plan = runner::plan_of(args.duration_ms, args.warmup_ms, false);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(runner::WORKERS).enable_all().build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rounds = usize::try_from(args.rounds).unwrap_or(1);
+    match runtime.block_on(spread::run(plan, rounds)) {
+        Ok(section) => match std::fs::write(&args.out, section) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: writing {}: {e}", args.out);
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -16,8 +16,13 @@ use crate::{floor, memory, redis_rpc};
 pub const WORKERS: usize = 2;
 
 pub fn plan(args: &RunArgs) -> Plan {
-    let duration = Duration::from_millis(args.duration_ms.unwrap_or(if args.smoke { 200 } else { 3000 }));
-    let warmup = args.warmup_ms.map_or_else(
+    plan_of(args.duration_ms, args.warmup_ms, args.smoke)
+}
+
+/// The window (default 3000 ms, 200 with `smoke`) and warm-up (default a tenth of it, 20..500 ms).
+pub fn plan_of(duration_ms: Option<u64>, warmup_ms: Option<u64>, smoke: bool) -> Plan {
+    let duration = Duration::from_millis(duration_ms.unwrap_or(if smoke { 200 } else { 3000 }));
+    let warmup = warmup_ms.map_or_else(
         || (duration / 10).clamp(Duration::from_millis(20), Duration::from_millis(500)),
         Duration::from_millis,
     );
