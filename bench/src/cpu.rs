@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::rawredis;
 
-/// utime + stime of a process (`None`: this one) from /proc/<pid>/stat, in seconds (clock
+/// utime + stime of a process (`None`: this one) from `/proc/<pid>/stat`, in seconds (clock
 /// ticks of 1/100 s on Linux). Covers every thread of the process.
 pub fn proc_cpu_secs(pid: Option<u32>) -> Option<f64> {
     let path = match pid {

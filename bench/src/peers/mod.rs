@@ -2,7 +2,7 @@
 //! driving it, measured side by side in one run: clamator-rs, the raw redis-rs floors, core
 //! NATS, a JetStream work queue, gRPC, and Python 0.1.9 as server or as client. Besides
 //! calls/s and latency, each reports CPU µs per call of the client, server and broker
-//! processes over the measured window, from /proc/<pid>/stat.
+//! processes over the measured window, from `/proc/<pid>/stat`.
 
 pub mod grpc;
 mod jsonrpc;
@@ -149,7 +149,7 @@ pub async fn run(
         _ if peer.needs_nats() => env.nats.as_ref().map(nats::NatsServer::pid),
         _ => env.redis_pid,
     };
-    let mut roles = Roles { client: None, server: Some(server.pid()), broker };
+    let roles = Roles { client: None, server: Some(server.pid()), broker };
     let result = match peer {
         Peer::Clamator | Peer::PythonServer => {
             let client = RedisRpcClient::builder(&prefix)
@@ -183,7 +183,6 @@ pub async fn run(
         }
         Peer::PythonClient => {
             let python = env.python.as_deref().ok_or("no Python venv")?;
-            roles.client = None;
             process::python_load(python, redis, &prefix, concurrency, plan, roles).await
         }
     };
