@@ -58,11 +58,13 @@
 use proc_macro::TokenStream;
 use quote::quote;
 
-mod codegen;
+mod check;
 mod crate_path;
+mod diagnostics;
+mod expand;
 mod model;
 mod names;
-mod parse;
+mod options;
 mod shapes;
 
 /// Declares a clamator contract; see the [crate documentation](crate).
@@ -81,9 +83,8 @@ pub fn contract(attr: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#error #item).into();
         }
     };
-    match parse::contract(attr.into(), &item_trait) {
-        Ok(model) => codegen::expand(&model),
-        Err(errors) => codegen::fallback(&item_trait, &errors),
-    }
-    .into()
+    let (model, errors) = check::contract(attr.into(), &item_trait);
+    let errors = errors.map(|e| e.to_compile_error());
+    let expansion = expand::expand(&model);
+    quote!(#errors #expansion).into()
 }

@@ -56,19 +56,32 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use clamator_core::{
-    call, codes, decode_and_validate, decode_result, encode_params, is_valid_method_name, is_valid_service_name,
-    notify, to_camel_case, typed_method, typed_method_with_context, typed_notification,
-    typed_notification_with_context, validate, AnyClient, BoxFuture, Call, CallOptions, ClientCore, Context, Contract,
-    ContractError, DynRpcClient, Envelope, EnvelopeError, Error, Extensions, FieldError, Handler, HandlerError,
-    HandlerFuture, Id, IntoServiceTable, Lifecycle, LocSegment, LocalClient, Metadata, MethodDescriptor, MethodKind,
-    ProtocolError, Response, RpcClient, RpcError, RpcServer, ServerError, ServiceBuilder, ServiceDescriptor,
-    ServiceRegistry, ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
+    call, call_with_rules, codes, decode_and_validate, decode_with_rules, notify, notify_with_rules, AnyClient,
+    BoxFuture, CallOptions, ClientRequest, Context, Contract, ContractError, DynRpcClient, Error, Extensions,
+    FieldError, HandlerError, Id, IntoServiceTable, LayeredClient, LocSegment, LocalClient, Metadata, MethodDescriptor,
+    MethodKind, ProtocolError, Response, RpcClient, RpcError, RpcRequest, RpcServer, Rules, ServerError,
+    ServiceBuilder, ServiceDescriptor, ServiceRegistry, ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
 };
 
-#[doc(hidden)]
-pub use clamator_core::__private;
+pub use clamator_core::layers;
 
-pub use clamator_core::{layers, BoxCall, BoxDispatch, ClientRequest, Dispatch, LayeredClient, RpcRequest, Transport};
+/// The support module of `#[clamator::contract]`'s expansion; not a public API.
+#[doc(hidden)]
+pub use clamator_core::__private_0_1_0;
+
+/// For transport and middleware authors: envelopes, the client core and lifecycle, type-erased
+/// handlers, the dispatch pipeline's boxed services and the wire-name rules. An application
+/// that only declares contracts, implements them and calls them needs none of it.
+pub mod transport {
+    pub use clamator_core::{
+        decode_result, decode_result_with_rules, encode_params, encode_params_with_rules, from_validator,
+        is_valid_method_name, is_valid_service_name, to_camel_case, typed_method, typed_method_with_context,
+        typed_method_with_context_and_rules, typed_method_with_rules, typed_notification,
+        typed_notification_with_context, typed_notification_with_context_and_rules, typed_notification_with_rules,
+        validate, BoxCall, BoxDispatch, BoxFuture, Call, ClientCore, Dispatch, DynRpcClient, Envelope, EnvelopeError,
+        Handler, HandlerFuture, Id, Lifecycle, Response, RpcRequest, State, Transport,
+    };
+}
 
 /// Re-exported so that contracts can name `clamator::validator::Validate`; the derive macro
 /// itself still needs `validator` as a direct dependency.

@@ -25,7 +25,7 @@ use crate::envelope::{Call, Response};
 use crate::error::{codes, ContractError, RpcError};
 use crate::names::{is_valid_method_name, is_valid_service_name};
 use crate::pipeline::{BoxDispatch, Dispatch, RpcRequest};
-use crate::validation::{decode_and_validate, validate, FieldError};
+use crate::validation::Rules;
 
 /// The boxed future a type-erased handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>;
@@ -49,17 +49,7 @@ where
     F: Fn(P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, E>> + Send + 'static,
 {
-    // Written out rather than through `typed_method_with_context`: one closure less per
-    // request on the common path.
-    Arc::new(move |_: Context, params: Value| -> HandlerFuture {
-        match decode_params::<P>(params) {
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-            Ok(params) => {
-                let fut = f(params);
-                Box::pin(async move { encode_result(&fut.await.map_err(Into::into)?) })
-            }
-        }
-    })
+    crate::typed::typed_method_with_rules(Rules::validator(), Rules::validator(), f)
 }
 
 /// [`typed_method`] for a function that also takes the request's [`Context`].
@@ -71,15 +61,7 @@ where
     F: Fn(Context, P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, E>> + Send + 'static,
 {
-    Arc::new(move |ctx: Context, params: Value| -> HandlerFuture {
-        match decode_params::<P>(params) {
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-            Ok(params) => {
-                let fut = f(ctx, params);
-                Box::pin(async move { encode_result(&fut.await.map_err(Into::into)?) })
-            }
-        }
-    })
+    crate::typed::typed_method_with_context_and_rules(Rules::validator(), Rules::validator(), f)
 }
 
 /// Wraps a typed async notification handler as a [`Handler`]; params are decoded and
@@ -90,14 +72,7 @@ where
     F: Fn(P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    // Written out rather than through `typed_notification_with_context`: one closure less
-    // per request on the common path.
-    Arc::new(move |_: Context, params: Value| -> HandlerFuture {
-        match decode_params::<P>(params) {
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-            Ok(params) => Box::pin(f(params).map(|()| Ok(Value::Null))),
-        }
-    })
+    crate::typed::typed_notification_with_rules(Rules::validator(), f)
 }
 
 /// [`typed_notification`] for a function that also takes the request's [`Context`].
@@ -107,36 +82,7 @@ where
     F: Fn(Context, P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    Arc::new(move |ctx: Context, params: Value| -> HandlerFuture {
-        match decode_params::<P>(params) {
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-            Ok(params) => Box::pin(f(ctx, params).map(|()| Ok(Value::Null))),
-        }
-    })
-}
-
-/// Params are named: a JSON object (as Pydantic models require). serde alone would accept an
-/// array for a struct, by position.
-fn decode_params<P: DeserializeOwned + Validate>(params: Value) -> Result<P, RpcError> {
-    if !params.is_object() {
-        let entry = FieldError::new(Vec::new(), "params must be a JSON object", "model_type");
-        return Err(RpcError::invalid_params(&[entry]));
-    }
-    decode_and_validate::<P>(params).map_err(|errors| RpcError::invalid_params(&errors))
-}
-
-/// Validates and serializes a handler's result. A non-finite float (`inf`, `NaN`), which
-/// JSON cannot hold and `serde_json` would write as `null`, is a `-32603 Result validation
-/// failed` error whose `data.errors` names the field (`type` `finite_number`): the caller
-/// never receives a `null` the handler did not return.
-fn encode_result<R: Serialize + Validate>(result: &R) -> Result<Value, RpcError> {
-    validate(result).map_err(|errors| RpcError::result_validation_failed(&errors))?;
-    let value = serde_json::to_value(result).map_err(|e| RpcError::internal("SerializationError", e.to_string()))?;
-    if let Some(found) = crate::finite::check(result, &value) {
-        let error = FieldError::new(found.loc.clone(), found.message(), "finite_number");
-        return Err(RpcError::result_validation_failed(&[error]));
-    }
-    Ok(value)
+    crate::typed::typed_notification_with_context_and_rules(Rules::validator(), f)
 }
 
 struct MethodEntry {
