@@ -59,11 +59,11 @@ pub use clamator_core::{
     call, call_with_rules, codes, decode_and_validate, decode_with_rules, notify, notify_with_rules, AnyClient,
     BoxFuture, CallOptions, ClientRequest, Context, Contract, ContractError, DynRpcClient, Error, Extensions,
     FieldError, HandlerError, Id, IntoServiceTable, LayeredClient, LocSegment, LocalClient, Metadata, MethodDescriptor,
-    MethodKind, ProtocolError, Response, RpcClient, RpcError, RpcRequest, RpcServer, Rules, ServerError,
+    MethodKind, Outcome, ProtocolError, Response, RpcClient, RpcError, RpcRequest, RpcServer, Rules, ServerError,
     ServiceBuilder, ServiceDescriptor, ServiceRegistry, ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
 };
 
-pub use clamator_core::layers;
+pub use clamator_core::{layers, wire};
 
 /// The support module of `#[clamator::contract]`'s expansion; not a public API.
 #[doc(hidden)]

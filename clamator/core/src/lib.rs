@@ -17,11 +17,13 @@ pub mod layers;
 mod lifecycle;
 mod local;
 mod names;
+mod outcome;
 mod pipeline;
 mod server;
 mod service;
 mod typed;
 mod validation;
+pub mod wire;
 
 #[doc(hidden)]
 #[path = "private_support.rs"]
@@ -59,6 +61,7 @@ pub use handler_error::HandlerError;
 pub use lifecycle::{Lifecycle, State};
 pub use local::LocalClient;
 pub use names::{is_valid_method_name, is_valid_service_name, to_camel_case};
+pub use outcome::Outcome;
 pub use pipeline::{BoxCall, BoxDispatch, ClientRequest, Dispatch, LayeredClient, RpcRequest, Transport};
 pub use server::{RpcServer, ServiceRegistry};
 pub use service::{
