@@ -53,7 +53,12 @@
 //! `name = "wireName"` (`^[a-z][a-zA-Z0-9]*$`).
 //!
 //! A contract that breaks a rule is reported with a compile error at the offending tokens;
-//! the trait and placeholder types are still emitted so that one mistake yields one error.
+//! the trait, the client and the server are still emitted, with every method that passed, so
+//! that one mistake yields one error.
+//!
+//! Modules: `options` (one generic parser for the option lists), `check` (the semantic rules,
+//! producing a best-effort `model`), `expand` (the code), `names` and `shapes` (helpers). The
+//! full user-facing reference is `docs/contract.md`, shown on `clamator::contract`.
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -67,7 +72,9 @@ mod names;
 mod options;
 mod shapes;
 
-/// Declares a clamator contract; see the [crate documentation](crate).
+/// Declares a clamator contract. The reference (options, generated items, rules, examples)
+/// is on `clamator::contract`, the re-export in the `clamator` crate, where this macro is
+/// meant to be used from.
 #[proc_macro_attribute]
 pub fn contract(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);

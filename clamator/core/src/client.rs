@@ -24,7 +24,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Per-call options: a timeout override and metadata for the server.
 ///
 /// ```
-/// use clamator_core::CallOptions;
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::CallOptions;
 /// use std::time::Duration;
 ///
 /// let options = CallOptions::timeout(Duration::from_secs(2)).with_metadata("authorization", "Bearer s3cret");
@@ -186,7 +187,8 @@ impl<C: RpcClient> DynRpcClient for C {
 /// costs one extra allocation (the boxed future).
 ///
 /// ```
-/// use clamator_core::{AnyClient, LocalClient, RpcClient, CallOptions, ServiceBuilder};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{AnyClient, LocalClient, RpcClient, CallOptions, ServiceBuilder};
 /// use serde_json::json;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -292,10 +294,11 @@ pub fn decode_result_with_rules<R: DeserializeOwned>(value: Value, rules: Rules<
 /// A typed call: validates params client-side, sends, decodes the result into `R`.
 ///
 /// ```no_run
-/// # async fn demo(client: impl clamator_core::RpcClient) -> Result<(), clamator_core::Error> {
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// # async fn demo(client: impl clamator::RpcClient) -> Result<(), clamator::Error> {
 /// # #[derive(serde::Serialize, validator::Validate)] struct AddParams { a: f64, b: f64 }
 /// # #[derive(serde::Deserialize, validator::Validate)] struct AddResult { sum: f64 }
-/// use clamator_core::{call, CallOptions};
+/// use clamator::{call, CallOptions};
 /// let r: AddResult = call(&client, "arith", "add", &AddParams { a: 1.0, b: 2.0 }, CallOptions::default()).await?;
 /// # Ok(()) }
 /// ```

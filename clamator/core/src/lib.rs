@@ -5,6 +5,7 @@
 //! Applications depend on the `clamator` facade crate, which re-exports this crate together
 //! with the `#[contract]` macro and the transports; transport crates depend on this one.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 mod context;

@@ -20,7 +20,8 @@ use serde_json::{Map, Value};
 /// edge like any other result's (derive `Validate` on both, with or without rules).
 ///
 /// ```
-/// use clamator_core::Outcome;
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::Outcome;
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Debug, PartialEq, Serialize, Deserialize)]

@@ -256,7 +256,8 @@ impl IntoServiceTable for ServiceTable {
 /// macro-generated services on one server.
 ///
 /// ```
-/// use clamator_core::{RpcError, ServiceBuilder};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{RpcError, ServiceBuilder};
 /// use serde::{Deserialize, Serialize};
 /// use validator::Validate;
 ///

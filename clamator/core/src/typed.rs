@@ -18,7 +18,9 @@ use crate::validation::{FieldError, Rules};
 /// explicitly: `P` and `R` need no `validator::Validate` impl.
 ///
 /// ```
-/// use clamator_core::{typed_method_with_rules, RpcError, Rules};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{RpcError, Rules};
+/// use clamator::transport::typed_method_with_rules;
 ///
 /// // `u64` in, `Vec<u64>` out: serde alone decides what is valid.
 /// let handler = typed_method_with_rules(Rules::none(), Rules::none(), |p: std::collections::HashMap<String, u64>| async move {

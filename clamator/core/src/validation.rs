@@ -79,6 +79,7 @@ pub(crate) fn summarize(errors: &[FieldError]) -> String {
 /// This is what the dispatcher does with incoming params (and the client with results).
 ///
 /// ```
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
 /// use serde::Deserialize;
 /// use validator::Validate;
 ///
@@ -89,12 +90,12 @@ pub(crate) fn summarize(errors: &[FieldError]) -> String {
 ///     sleep_ms: u64,
 /// }
 ///
-/// let errors = clamator_core::decode_and_validate::<Params>(serde_json::json!({"sleepMs": 0}))
+/// let errors = clamator::decode_and_validate::<Params>(serde_json::json!({"sleepMs": 0}))
 ///     .unwrap_err();
 /// assert_eq!(errors[0].path(), "sleepMs");
 /// assert_eq!(errors[0].kind, "range");
 ///
-/// let errors = clamator_core::decode_and_validate::<Params>(serde_json::json!({})).unwrap_err();
+/// let errors = clamator::decode_and_validate::<Params>(serde_json::json!({})).unwrap_err();
 /// assert_eq!(errors[0].path(), "sleepMs");
 /// assert_eq!(errors[0].kind, "missing");
 /// ```
@@ -125,7 +126,8 @@ pub fn validate<T: Validate + ?Sized>(value: &T) -> Result<(), Vec<FieldError>> 
 /// functions ([`typed_method_with_rules`](crate::typed_method_with_rules), ...).
 ///
 /// ```
-/// use clamator_core::Rules;
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::Rules;
 /// use validator::Validate;
 ///
 /// #[derive(Validate)]

@@ -10,9 +10,10 @@ use serde::de::{self, Deserializer, Visitor};
 /// them with `z.string().base64()`. serde alone writes `Vec<u8>` as an array of numbers.
 ///
 /// ```
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
 /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
 /// struct Blob {
-///     #[serde(with = "clamator_core::wire::base64")]
+///     #[serde(with = "clamator::wire::base64")]
 ///     data: Vec<u8>,
 /// }
 /// let json = serde_json::to_string(&Blob { data: vec![0, 255, b'h', b'i'] }).unwrap();
@@ -43,10 +44,11 @@ pub mod base64 {
 /// sequences, maps, enums: an enum's variant names are values, not field names).
 ///
 /// ```
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
 /// #[derive(serde::Deserialize)]
 /// #[serde(rename_all = "camelCase")]
 /// struct SlowAdd { sleep_ms: u64, a: f64 }
-/// assert_eq!(clamator_core::wire::field_names::<SlowAdd>(), ["sleepMs", "a"]);
+/// assert_eq!(clamator::wire::field_names::<SlowAdd>(), ["sleepMs", "a"]);
 /// ```
 pub fn field_names<'de, T: serde::Deserialize<'de>>() -> Vec<&'static str> {
     let mut names = Vec::new();
@@ -61,9 +63,10 @@ pub fn field_names<'de, T: serde::Deserialize<'de>>() -> Vec<&'static str> {
 /// result type of a contract.
 ///
 /// ```should_panic
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
 /// #[derive(serde::Deserialize)]
 /// struct SlowAdd { sleep_ms: u64 }
-/// clamator_core::wire::assert_camel_case::<SlowAdd>(); // panics: `sleep_ms`
+/// clamator::wire::assert_camel_case::<SlowAdd>(); // panics: `sleep_ms`
 /// ```
 pub fn assert_camel_case<T: serde::de::DeserializeOwned>() {
     let bad: Vec<&str> = field_names::<T>()
