@@ -31,7 +31,7 @@ fn rules_of(sp: &TokenStream, ty: &TokenStream) -> TokenStream {
 /// Brings the probe traits into scope for [`rules_of`].
 fn probe_traits(sp: &TokenStream) -> TokenStream {
     // Each probe uses one of the three.
-    quote!(#[allow(unused_imports)] use #sp::{ViaOption as _, ViaSerde as _, ViaValidator as _};)
+    quote!(#[allow(unused_imports)] use #sp::{ViaInto as _, ViaNoConversion as _, ViaOption as _, ViaSerde as _, ViaValidator as _};)
 }
 
 /// The generated item names for the trait `Arith`: `ArithContract`, `ArithClient`, `ArithServer`.
@@ -346,25 +346,45 @@ fn server(model: &ContractModel, names: &Names) -> TokenStream {
         let k = respan(sp.clone(), span);
         let traits = respan(probe_traits(&sp), span);
         let rules = respan(rules, span);
-        if m.context {
-            quote_spanned! {span=> {
-                #traits
-                let #h = ::core::clone::Clone::clone(&#handler);
-                #k::#wrap(#rules move |#ctx: #k::Context, #arg: #params| {
-                    let #h = ::core::clone::Clone::clone(&#h);
-                    async move { <#t as #trait_>::#ident(&*#h, &#ctx, #arg).await }
-                })
-            }}
+        let call = if m.context {
+            quote_spanned!(span=> <#t as #trait_>::#ident(&*#h, &#ctx, #arg).await)
         } else {
-            quote_spanned! {span=> {
-                #traits
-                let #h = ::core::clone::Clone::clone(&#handler);
-                #k::#wrap(#rules move |#arg: #params| {
-                    let #h = ::core::clone::Clone::clone(&#h);
-                    async move { <#t as #trait_>::#ident(&*#h, #arg).await }
-                })
-            }}
-        }
+            quote_spanned!(span=> <#t as #trait_>::#ident(&*#h, #arg).await)
+        };
+        // The handler's error becomes an `RpcError` through `ErrorProbe`: an error type that
+        // does not convert is one error, at the return type, saying how to fix it.
+        let call = match &m.kind {
+            MethodKind::Method { output, .. } => {
+                let (v, e) = (Ident::new("value", Span::mixed_site()), Ident::new("error", Span::mixed_site()));
+                let output_span = output.span();
+                let probe = respan(quote!(#k::ErrorProbe::of), output_span);
+                let mut probe_arg = Group::new(Delimiter::Parenthesis, quote!(&#e));
+                probe_arg.set_span(output_span);
+                let converter = Ident::new("converter", output_span);
+                let mut convert = Group::new(Delimiter::Parenthesis, quote!((&#probe #probe_arg).#converter()));
+                convert.set_span(output_span);
+                quote_spanned! {span=>
+                    match #call {
+                        ::core::result::Result::Ok(#v) => ::core::result::Result::Ok(#v),
+                        ::core::result::Result::Err(#e) => ::core::result::Result::Err(#convert(#e)),
+                    }
+                }
+            }
+            MethodKind::Notification => call,
+        };
+        let arg_pattern = if m.context {
+            quote_spanned!(span=> #ctx: #k::Context, #arg: #params)
+        } else {
+            quote_spanned!(span=> #arg: #params)
+        };
+        quote_spanned! {span=> {
+            #traits
+            let #h = ::core::clone::Clone::clone(&#handler);
+            #k::#wrap(#rules move |#arg_pattern| {
+                let #h = ::core::clone::Clone::clone(&#h);
+                async move { #call }
+            })
+        }}
     });
     let bind = (!model.methods.is_empty()).then(|| quote!(let #handler = self.0;));
     // A generic trait was rejected: `T: Trait` cannot be written without its parameters.

@@ -142,3 +142,54 @@ pub const fn method(name: &'static str, rust_name: &'static str, notification: b
 pub const fn service(name: &'static str, methods: &'static [MethodDescriptor]) -> ServiceDescriptor {
     ServiceDescriptor { name: Cow::Borrowed(name), methods: Cow::Borrowed(methods) }
 }
+
+/// Picks how a handler's error becomes an [`RpcError`], by autoref specialization like
+/// [`Probe`]: `(&ErrorProbe::of(&error)).converter()` is `Into::into` when `E: Into<RpcError>`
+/// ([`ViaInto`]), and otherwise requires [`ContractErrorType`], which nothing implements: the
+/// one error the user sees is that trait's, with a message that says how to fix it.
+pub struct ErrorProbe<E>(PhantomData<fn() -> E>);
+
+impl<E> ErrorProbe<E> {
+    /// The probe for the type of `error`.
+    pub fn of(_error: &E) -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// First choice of [`ErrorProbe`]: the error converts.
+pub trait ViaInto<E> {
+    /// The conversion.
+    fn converter(&self) -> fn(E) -> RpcError;
+}
+
+impl<E: Into<RpcError>> ViaInto<E> for ErrorProbe<E> {
+    fn converter(&self) -> fn(E) -> RpcError {
+        Into::into
+    }
+}
+
+/// Last choice of [`ErrorProbe`]: the error does not convert, and the bound below says so.
+pub trait ViaNoConversion<E> {
+    /// Never usable: `E: ContractErrorType` does not hold.
+    fn converter(&self) -> fn(E) -> RpcError
+    where
+        E: ContractErrorType;
+}
+
+impl<E> ViaNoConversion<E> for &ErrorProbe<E> {
+    fn converter(&self) -> fn(E) -> RpcError
+    where
+        E: ContractErrorType,
+    {
+        |_| RpcError::internal("ContractErrorType", "unreachable: no type implements ContractErrorType")
+    }
+}
+
+/// Named in the error a contract method gets when its error type does not convert into an
+/// [`RpcError`]; no type implements it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the error type of a contract method: it does not convert into `RpcError`",
+    label = "the error type of this method",
+    note = "implement `From<{Self}> for clamator::RpcError` (with an application code outside -32768..-32000), or return `clamator::RpcError`, or `clamator::HandlerError` to use `?` on any error"
+)]
+pub trait ContractErrorType {}
