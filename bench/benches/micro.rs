@@ -115,7 +115,7 @@ fn layers(c: &mut Criterion) {
     for (name, table) in &stacks {
         group.bench_function(*name, |b| {
             b.to_async(&rt).iter_batched(
-                || (Context::for_call(&call), call.clone()),
+                || (Context::default(), call.clone()),
                 |(ctx, call)| table.dispatch_with(ctx, call),
                 BatchSize::SmallInput,
             )

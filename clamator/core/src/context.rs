@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::envelope::{Call, Id};
+use crate::envelope::Id;
 
 /// Caller metadata: string keys to string values, sent beside the request (over Redis, in the
 /// entry's `metadata` field; 0.1.9 peers ignore it). Keys are lower-case by convention
@@ -33,7 +33,9 @@ pub type Metadata = BTreeMap<String, String>;
 #[derive(Default)]
 pub struct Extensions {
     /// Allocated at the first insert: most requests carry none.
-    map: Option<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    /// Boxed, so that a context without extensions stays small (8 bytes, not 48).
+    #[allow(clippy::box_collection)]
+    map: Option<Box<HashMap<TypeId, Box<dyn Any + Send + Sync>>>>,
 }
 
 impl Extensions {
@@ -44,7 +46,7 @@ impl Extensions {
 
     /// Stores `value`; returns the value of that type it replaces.
     pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) -> Option<T> {
-        let map = self.map.get_or_insert_with(HashMap::new);
+        let map = self.map.get_or_insert_with(Box::default);
         map.insert(TypeId::of::<T>(), Box::new(value)).and_then(|old| old.downcast().ok().map(|b| *b))
     }
 
@@ -111,8 +113,19 @@ pub struct Context {
     attempt: u32,
     deadline: Option<Instant>,
     queue_wait: Option<Duration>,
-    metadata: Metadata,
+    /// `None` when empty: most requests carry none, and an empty map still costs a drop.
+    metadata: Option<Box<Metadata>>,
     extensions: Extensions,
+}
+
+/// What a transport passes to [`ServiceTable::dispatch_with`](crate::ServiceTable::dispatch_with)
+/// before adding what it knows: first delivery, no deadline, no metadata. The dispatching
+/// table fills in the request id and the service and method names (from its own method
+/// table, so that a request costs no copy of them).
+impl Default for Context {
+    fn default() -> Self {
+        Self::new("", "")
+    }
 }
 
 impl Context {
@@ -125,23 +138,20 @@ impl Context {
             attempt: 1,
             deadline: None,
             queue_wait: None,
-            metadata: Metadata::new(),
+            metadata: None,
             extensions: Extensions::new(),
         }
-    }
-
-    /// A context for `call`: its id; first delivery, no deadline, no metadata (transports
-    /// add what they know). The service and method names are filled in by the
-    /// [`ServiceTable`](crate::ServiceTable) that dispatches it, from its own method table, so
-    /// that a request costs no copy of them.
-    pub fn for_call(call: &Call) -> Self {
-        Self::new("", "").with_id(call.id.clone())
     }
 
     /// Sets the names (the dispatching table does).
     pub(crate) fn set_names(&mut self, service: Cow<'static, str>, method: Cow<'static, str>) {
         self.service = service;
         self.method = method;
+    }
+
+    /// Sets the id (the dispatching table does).
+    pub(crate) fn set_id(&mut self, id: Option<Id>) {
+        self.id = id;
     }
 
     /// With the request id (`None` for a notification).
@@ -175,7 +185,7 @@ impl Context {
     /// With the caller's metadata.
     #[must_use]
     pub fn with_metadata(mut self, metadata: Metadata) -> Self {
-        self.metadata = metadata;
+        self.metadata = (!metadata.is_empty()).then(|| Box::new(metadata));
         self
     }
 
@@ -219,12 +229,13 @@ impl Context {
 
     /// The caller's metadata.
     pub fn metadata(&self) -> &Metadata {
-        &self.metadata
+        static EMPTY: Metadata = Metadata::new();
+        self.metadata.as_deref().unwrap_or(&EMPTY)
     }
 
     /// The caller's metadata, mutably (for middleware).
     pub fn metadata_mut(&mut self) -> &mut Metadata {
-        &mut self.metadata
+        self.metadata.get_or_insert_with(Box::default)
     }
 
     /// Values set by middleware.

@@ -130,7 +130,7 @@ fn dispatch(
     deadline: Option<tokio::time::Instant>,
     metadata: Metadata,
 ) -> impl Future<Output = Option<Response>> + Send + '_ {
-    let ctx = Context::for_call(&call).with_deadline(deadline).with_metadata(metadata);
+    let ctx = Context::default().with_deadline(deadline).with_metadata(metadata);
     table.dispatch_with(ctx, call)
 }
 

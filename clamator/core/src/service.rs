@@ -30,10 +30,69 @@ use crate::validation::Rules;
 /// The boxed future a type-erased handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>;
 
-/// A type-erased handler: the request's [`Context`] and raw params in, raw result (or error)
-/// out. Built by [`typed_method`] and [`typed_notification`] (and their `_with_context`
-/// forms), which add decoding and validation.
-pub type Handler = Arc<dyn Fn(Context, Value) -> HandlerFuture + Send + Sync>;
+/// A type-erased handler: raw params in (with the request's [`Context`] for a handler that
+/// takes one), raw result (or error) out. Built by [`typed_method`] and
+/// [`typed_notification`] (and their `_with_context` forms), which add decoding and
+/// validation, or by [`Handler::raw`]. Cloning is cheap.
+#[derive(Clone)]
+pub struct Handler(HandlerFn);
+
+#[derive(Clone)]
+enum HandlerFn {
+    /// Takes no context: the dispatcher builds none for it, and keeps the request id.
+    Plain(Arc<dyn Fn(Value) -> HandlerFuture + Send + Sync>),
+    WithContext(Arc<dyn Fn(Context, Value) -> HandlerFuture + Send + Sync>),
+}
+
+impl Handler {
+    /// A handler over raw JSON params that takes the request's [`Context`]: no decoding or
+    /// validation beyond the envelope's.
+    ///
+    /// ```
+    /// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+    /// use clamator::transport::{Call, Handler};
+    /// use clamator::{Id, MethodDescriptor, MethodKind, ServiceDescriptor, ServiceTable};
+    /// use serde_json::json;
+    /// use std::borrow::Cow;
+    ///
+    /// let descriptor = ServiceDescriptor {
+    ///     name: Cow::Borrowed("who"),
+    ///     methods: Cow::Owned(vec![MethodDescriptor {
+    ///         name: Cow::Borrowed("am_i"),
+    ///         rust_name: Cow::Borrowed("am_i"),
+    ///         kind: MethodKind::Method,
+    ///     }]),
+    /// };
+    /// let handler = Handler::raw(|ctx, _params| async move { Ok(json!(ctx.id().map(ToString::to_string))) });
+    /// let table = ServiceTable::from_descriptor(&descriptor, vec![handler]);
+    /// let call = Call { service: "who".into(), method: "am_i".into(), params: json!({}), id: Some(Id::from("r7")) };
+    /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let reply = rt.block_on(table.dispatch(call)).unwrap();
+    /// assert_eq!(reply.outcome.unwrap(), json!("r7"));
+    /// ```
+    pub fn raw<F, Fut>(f: F) -> Self
+    where
+        F: Fn(Context, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, RpcError>> + Send + 'static,
+    {
+        Self(HandlerFn::WithContext(Arc::new(move |ctx, params| Box::pin(f(ctx, params)))))
+    }
+
+    pub(crate) fn plain(f: impl Fn(Value) -> HandlerFuture + Send + Sync + 'static) -> Self {
+        Self(HandlerFn::Plain(Arc::new(f)))
+    }
+
+    pub(crate) fn with_context(f: impl Fn(Context, Value) -> HandlerFuture + Send + Sync + 'static) -> Self {
+        Self(HandlerFn::WithContext(Arc::new(f)))
+    }
+}
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let takes_context = matches!(self.0, HandlerFn::WithContext(_));
+        f.debug_struct("Handler").field("takes_context", &takes_context).finish_non_exhaustive()
+    }
+}
 
 /// Wraps a typed async function as a [`Handler`]: params are deserialized and validated
 /// (`-32602` with `data.errors` on failure), the function runs, its result is validated
@@ -147,20 +206,23 @@ impl ServiceTable {
     /// Notifications never get a reply. A request sent to a notification method runs it
     /// and gets a `null` result, so that the caller does not wait for nothing.
     pub fn dispatch(&self, call: Call) -> impl Future<Output = Option<Response>> + Send + '_ {
-        self.dispatch_with(Context::for_call(&call), call)
+        self.dispatch_with(Context::default(), call)
     }
 
     /// [`dispatch`](Self::dispatch) with the request's [`Context`] as the transport built it
     /// (attempt, deadline, metadata), through the table's middleware if it has any. The
-    /// context's service and method names are set from this table.
+    /// context's id is set from the call, and its service and method names from this table.
     pub fn dispatch_with(&self, mut ctx: Context, call: Call) -> impl Future<Output = Option<Response>> + Send + '_ {
         match &self.layered {
             Some(stack) => {
-                // Layers see the names before the dispatcher looks the method up.
+                // Layers see the id and names before the dispatcher looks the method up.
                 let method =
                     self.methods.get(&call.method).map_or_else(|| Cow::Owned(call.method.clone()), |m| m.name.clone());
                 ctx.set_names(self.descriptor.name.clone(), method);
-                Either::Left(crate::pipeline::run(stack, RpcRequest { ctx, call }))
+                ctx.set_id(call.id.clone());
+                // Boxed: the layered future holds the whole request, and would otherwise make
+                // the unlayered one as large.
+                Either::Left(Box::pin(crate::pipeline::run(stack, RpcRequest { ctx, call })))
             }
             None => Either::Right(self.dispatch_direct(ctx, call)),
         }
@@ -192,23 +254,44 @@ impl ServiceTable {
     }
 
     /// The dispatcher itself, without middleware.
-    pub(crate) async fn dispatch_direct(&self, mut ctx: Context, call: Call) -> Option<Response> {
+    ///
+    /// The handler is looked up and started here, before the returned future is first
+    /// polled, so that the future holds only the handler's boxed future and the request id:
+    /// neither the call nor the context is moved along with it. A handler that takes no
+    /// context gets none, and the id is not copied for it.
+    pub(crate) fn dispatch_direct(
+        &self,
+        mut ctx: Context,
+        call: Call,
+    ) -> impl Future<Output = Option<Response>> + Send + '_ {
         let Call { method, params, id, .. } = call;
         let Some(entry) = self.methods.get(&method) else {
             tracing::debug!(service = %self.name(), %method, "method not found");
-            return id.map(|id| Response::error(Some(id), RpcError::method_not_found()));
+            let reply = id.map(|id| Response::error(Some(id), RpcError::method_not_found()));
+            return Either::Left(std::future::ready(reply));
         };
-        ctx.set_names(self.descriptor.name.clone(), entry.name.clone());
-        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| (entry.handler)(ctx, params))) {
-            Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await.unwrap_or_else(|p| Err(panic_error(p))),
-            Err(p) => Err(panic_error(p)),
-        };
-        if let Err(error) = &outcome {
-            self.log_failure(&method, id.as_ref(), error);
-        }
-        let id = id?;
-        let outcome = if entry.kind == MethodKind::Notification { outcome.map(|_| Value::Null) } else { outcome };
-        Some(Response { id: Some(id), outcome })
+        let started = std::panic::catch_unwind(AssertUnwindSafe(|| match &entry.handler.0 {
+            HandlerFn::Plain(handler) => handler(params),
+            HandlerFn::WithContext(handler) => {
+                ctx.set_names(self.descriptor.name.clone(), entry.name.clone());
+                if ctx.id().is_none() {
+                    ctx.set_id(id.clone());
+                }
+                handler(ctx, params)
+            }
+        }));
+        Either::Right(async move {
+            let outcome = match started {
+                Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await.unwrap_or_else(|p| Err(panic_error(p))),
+                Err(p) => Err(panic_error(p)),
+            };
+            if let Err(error) = &outcome {
+                self.log_failure(&entry.name, id.as_ref(), error);
+            }
+            let id = id?;
+            let outcome = if entry.kind == MethodKind::Notification { outcome.map(|_| Value::Null) } else { outcome };
+            Some(Response { id: Some(id), outcome })
+        })
     }
 
     fn log_failure(&self, method: &str, id: Option<&crate::Id>, error: &RpcError) {
@@ -333,7 +416,7 @@ impl ServiceBuilder {
         F: Fn(Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, RpcError>> + Send + 'static,
     {
-        let handler: Handler = Arc::new(move |_: Context, params| Box::pin(f(params)));
+        let handler = Handler::plain(move |params| Box::pin(f(params)));
         self.push(name.into(), MethodKind::Method, handler)
     }
 

@@ -2,7 +2,6 @@
 //! and what a hand-written service uses for params or results without `validator` rules.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
@@ -36,7 +35,7 @@ where
     F: Fn(P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, E>> + Send + 'static,
 {
-    Arc::new(move |_: Context, params: Value| -> HandlerFuture {
+    Handler::plain(move |params: Value| -> HandlerFuture {
         match decode_params(params, params_rules) {
             Err(error) => Box::pin(std::future::ready(Err(error))),
             Ok(params) => {
@@ -60,7 +59,7 @@ where
     F: Fn(Context, P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, E>> + Send + 'static,
 {
-    Arc::new(move |ctx: Context, params: Value| -> HandlerFuture {
+    Handler::with_context(move |ctx: Context, params: Value| -> HandlerFuture {
         match decode_params(params, params_rules) {
             Err(error) => Box::pin(std::future::ready(Err(error))),
             Ok(params) => {
@@ -79,7 +78,7 @@ where
     F: Fn(P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    Arc::new(move |_: Context, params: Value| -> HandlerFuture {
+    Handler::plain(move |params: Value| -> HandlerFuture {
         match decode_params(params, params_rules) {
             Err(error) => Box::pin(std::future::ready(Err(error))),
             Ok(params) => Box::pin(f(params).map(|()| Ok(Value::Null))),
@@ -95,7 +94,7 @@ where
     F: Fn(Context, P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    Arc::new(move |ctx: Context, params: Value| -> HandlerFuture {
+    Handler::with_context(move |ctx: Context, params: Value| -> HandlerFuture {
         match decode_params(params, params_rules) {
             Err(error) => Box::pin(std::future::ready(Err(error))),
             Ok(params) => Box::pin(f(ctx, params).map(|()| Ok(Value::Null))),

@@ -97,7 +97,7 @@ impl RpcClient for MemoryRpcClient {
         };
         let (tx, rx) = oneshot::channel::<Response>();
         let timeout = core.timeout_for(&options);
-        let ctx = Context::for_call(&call)
+        let ctx = Context::default()
             .with_deadline(Some(tokio::time::Instant::now() + timeout))
             .with_metadata(options.metadata);
         hosted.spawn(ctx, call, Some(tx));
@@ -109,7 +109,7 @@ impl RpcClient for MemoryRpcClient {
     async fn notify_value<'a>(&'a self, service: &'a str, method: &'a str, params: Value) -> Result<(), Error> {
         let call = self.inner.core.prepare(service, method, params, None)?;
         match self.inner.bus.lookup(service) {
-            Some(hosted) if hosted.server.is_started() => hosted.spawn(Context::for_call(&call), call, None),
+            Some(hosted) if hosted.server.is_started() => hosted.spawn(Context::default(), call, None),
             Some(_) => return Err(not_running(service).into()),
             None => tracing::debug!(service, method, "notification for a service nobody serves dropped"),
         }

@@ -278,7 +278,7 @@ impl Worker {
                 call.id.map(|id| Response::error(Some(id), RpcError::method_not_found()))
             }
             Ok(Envelope::Call(call)) => {
-                let ctx = Context::for_call(&call)
+                let ctx = Context::default()
                     .with_attempt(delivery.attempt)
                     .with_deadline(delivery.deadline)
                     .with_queue_wait(delivery.queue_wait)
