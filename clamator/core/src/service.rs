@@ -385,6 +385,40 @@ impl ServiceBuilder {
         self.push(name.into(), MethodKind::Method, typed_method(f))
     }
 
+    /// Adds a typed method whose params and result are checked with the given [`Rules`]
+    /// instead of `validator` rules: for types without a `Validate` impl.
+    ///
+    /// ```
+    /// # mod clamator { pub use clamator_core::*; }
+    /// use clamator::{RpcError, Rules, ServiceBuilder};
+    /// use std::collections::HashMap;
+    ///
+    /// let service = ServiceBuilder::new("stats")
+    ///     .method_with_rules("total", Rules::none(), Rules::none(), |p: HashMap<String, u64>| async move {
+    ///         Ok::<u64, RpcError>(p.values().sum())
+    ///     })
+    ///     .build()
+    ///     .expect("valid names");
+    /// assert_eq!(service.descriptor().methods[0].name, "total");
+    /// ```
+    #[must_use]
+    pub fn method_with_rules<P, R, E, F, Fut>(
+        self,
+        name: impl Into<String>,
+        params_rules: Rules<P>,
+        result_rules: Rules<R>,
+        f: F,
+    ) -> Self
+    where
+        P: DeserializeOwned + Send + 'static,
+        R: Serialize + 'static,
+        E: Into<RpcError> + 'static,
+        F: Fn(P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, E>> + Send + 'static,
+    {
+        self.push(name.into(), MethodKind::Method, crate::typed::typed_method_with_rules(params_rules, result_rules, f))
+    }
+
     /// Adds a typed method that also takes the request's [`Context`].
     #[must_use]
     pub fn method_with_context<P, R, E, F, Fut>(self, name: impl Into<String>, f: F) -> Self
