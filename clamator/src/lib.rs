@@ -140,7 +140,7 @@ pub mod redis {
     pub use clamator_over_redis::*;
 }
 
-/// README.md's Rust examples, compiled as doctests.
-#[cfg(all(doctest, feature = "macros", feature = "memory"))]
+/// README.md's Rust examples, compiled as doctests (they use both transports).
+#[cfg(all(doctest, feature = "macros", feature = "memory", feature = "redis"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
