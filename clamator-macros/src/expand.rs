@@ -154,7 +154,41 @@ fn contract_struct(model: &ContractModel, names: &Names) -> TokenStream {
         let notification = matches!(m.kind, MethodKind::Notification);
         quote!(#sp::method(#wire, #rust, #notification))
     });
+    // Every distinct params and result type, for `assert_camel_case`.
+    let mut types: Vec<TokenStream> = Vec::new();
+    for m in &model.methods {
+        types.push(m.params.to_token_stream());
+        if let MethodKind::Method { ok, .. } = &m.kind {
+            types.push(ok.to_token_stream());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    types.retain(|ty| seen.insert(ty.to_string()));
+    let checks = types.iter().map(|ty| {
+        let name = ty.to_string().replace(' ', "");
+        quote!((#name, (&#sp::Probe::<#ty>::new()).field_names()))
+    });
+    let check_doc = format!(
+        " Panics, naming them, when a params or result struct of `{service}` has wire field names \
+         that are not camelCase (a multi-word field without `#[serde(rename_all = \"camelCase\")]`, which \
+         0.1.9 peers do not understand). Call it from a unit test: `#[test] fn wire_names() {{ \
+         {contract}::assert_camel_case(); }}`. Only the types' own fields are checked, not those of \
+         structs nested in them."
+    );
+    let camel = quote! {
+        #[allow(dead_code)]
+        impl #contract {
+            #[doc = #check_doc]
+            pub fn assert_camel_case() {
+                #[allow(unused_imports)]
+                use #sp::{ViaDeserialize as _, ViaNoDeserialize as _};
+                #sp::assert_all_camel_case(&[#(#checks),*]);
+            }
+        }
+    };
     quote! {
+        #camel
+
         #[doc = #doc]
         #[derive(
             ::core::fmt::Debug,

@@ -178,3 +178,26 @@ async fn params_that_are_not_an_object_are_not_sent() {
     .unwrap_err();
     assert_eq!(field_errors(&error), [(String::new(), "model_type".to_owned())]);
 }
+
+#[test]
+fn contract_types_have_camel_case_wire_names() {
+    TypesContract::assert_camel_case();
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Forgot {
+    pub sleep_ms: u64,
+}
+
+#[clamator::contract(service = "forgetful")]
+pub trait Forgetful {
+    async fn nap(&self, params: Forgot) -> Result<u64, RpcError>;
+}
+
+#[test]
+fn a_forgotten_rename_is_caught_by_the_contract_check() {
+    let panic = std::panic::catch_unwind(ForgetfulContract::assert_camel_case).unwrap_err();
+    let message = panic.downcast_ref::<String>().expect("a formatted message");
+    assert!(message.contains("`Forgot`: [\"sleep_ms\"]"), "{message}");
+    assert!(message.contains("rename_all"), "{message}");
+}

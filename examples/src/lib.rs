@@ -87,3 +87,12 @@ impl Arith for Calculator {
         tracing::info!(note = %p.note, "ping");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The wire names of every params and result struct are camelCase, as 0.1.9 peers expect.
+    #[test]
+    fn wire_names_are_camel_case() {
+        super::ArithContract::assert_camel_case();
+    }
+}

@@ -193,3 +193,30 @@ impl<E> ViaNoConversion<E> for &ErrorProbe<E> {
     note = "implement `From<{Self}> for clamator::RpcError` (with an application code outside -32768..-32000), or return `clamator::RpcError`, or `clamator::HandlerError` to use `?` on any error"
 )]
 pub trait ContractErrorType {}
+
+/// First choice of [`Probe`] for `field_names()`: the type's wire field names.
+pub trait ViaDeserialize<T> {
+    /// The names.
+    fn field_names(&self) -> Vec<&'static str>;
+}
+
+impl<T: DeserializeOwned> ViaDeserialize<T> for Probe<T> {
+    fn field_names(&self) -> Vec<&'static str> {
+        crate::wire::field_names::<T>()
+    }
+}
+
+/// Last choice of [`Probe`] for `field_names()`: a type that does not deserialize (its own
+/// error is reported elsewhere, once) has none to check.
+pub trait ViaNoDeserialize<T> {
+    /// No names.
+    fn field_names(&self) -> Vec<&'static str>;
+}
+
+impl<T> ViaNoDeserialize<T> for &Probe<T> {
+    fn field_names(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+}
+
+pub use crate::wire::assert_all_camel_case;

@@ -69,18 +69,37 @@ pub fn field_names<'de, T: serde::Deserialize<'de>>() -> Vec<&'static str> {
 /// clamator::wire::assert_camel_case::<SlowAdd>(); // panics: `sleep_ms`
 /// ```
 pub fn assert_camel_case<T: serde::de::DeserializeOwned>() {
-    let bad: Vec<&str> = field_names::<T>()
-        .into_iter()
+    assert_all_camel_case(&[(std::any::type_name::<T>(), field_names::<T>())]);
+}
+
+/// The names among `names` that are not lowerCamelCase (`sleep_ms`, `SleepMs`, `sleep-ms`).
+fn not_camel_case<'a>(names: &[&'a str]) -> Vec<&'a str> {
+    names
+        .iter()
+        .copied()
         .filter(|name| {
             let mut chars = name.chars();
             chars.next().is_some_and(|c| c.is_ascii_uppercase()) || chars.any(|c| c == '_' || c == '-')
         })
+        .collect()
+}
+
+/// [`assert_camel_case`] over several types at once, given as (type name, wire field names):
+/// one panic naming every offending field. What a generated `XContract::assert_camel_case()`
+/// calls.
+pub fn assert_all_camel_case(types: &[(&str, Vec<&'static str>)]) {
+    let bad: Vec<String> = types
+        .iter()
+        .filter_map(|(ty, names)| {
+            let bad = not_camel_case(names);
+            (!bad.is_empty()).then(|| format!("`{ty}`: {bad:?}"))
+        })
         .collect();
     assert!(
         bad.is_empty(),
-        "`{}` has wire names that are not camelCase: {bad:?}; clamator 0.1.9 peers expect camelCase: add \
+        "wire field names that are not camelCase: {}; clamator 0.1.9 peers expect camelCase: add \
          #[serde(rename_all = \"camelCase\")] (or rename the fields)",
-        std::any::type_name::<T>()
+        bad.join(", ")
     );
 }
 
