@@ -12,10 +12,14 @@
 #    each right before the Redis scenarios of the same concurrency), then the Python 0.1.9
 #    reference; each side runs its whole list N times in turn and reports per-figure medians,
 #    to damp drift in machine load;
-# 5. generates BENCHMARKS.md from the two result files (clamator-bench --report).
+# 5. runs the Redis Cluster spread comparison (clamator-bench --spread: the same services
+#    on one redis-server and on a private 3-master cluster, alternating, with each
+#    redis-server's CPU);
+# 6. generates BENCHMARKS.md from the two result files (clamator-bench --report) and appends
+#    the spread section.
 #
 # Raw results (every round) are kept in bench/results/. Total time with the defaults: about
-# 4-5 minutes on 2 cores.
+# 5-6 minutes on 2 cores.
 set -euo pipefail
 
 DURATION_MS=2000
@@ -26,7 +30,7 @@ while [[ $# -gt 0 ]]; do
         --duration-ms) DURATION_MS="$2"; shift 2 ;;
         --warmup-ms) WARMUP_MS="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -78,6 +82,10 @@ echo "# Rust (clamator-rs) and the raw Redis floor" >&2
 echo "# Python (clamator 0.1.9)" >&2
 "$PY" "$HERE/py/bench.py" run "${COMMON[@]}" --json "$RESULTS/python.json" || status=1
 
+echo "# Redis Cluster spread (one node vs 3 masters)" >&2
+"$BIN" --spread "$RESULTS/spread.md" --duration-ms "$DURATION_MS" --warmup-ms "$WARMUP_MS" --rounds "$ROUNDS" || status=1
+
 BENCH_RUSTC_VERSION="$(rustc --version)" "$BIN" --report "$ROOT/BENCHMARKS.md" \
     --rust-json "$RESULTS/rust.json" --python-json "$RESULTS/python.json" --changes "$HERE/changes.md"
+if [[ -f "$RESULTS/spread.md" ]]; then cat "$RESULTS/spread.md" >> "$ROOT/BENCHMARKS.md"; fi
 exit "$status"

@@ -17,6 +17,7 @@ mod memory;
 mod rawredis;
 mod redis_rpc;
 mod report;
+mod spread;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -154,6 +155,7 @@ struct Args {
     changes: Option<String>,
     rounds: usize,
     diag: bool,
+    spread: Option<String>,
 }
 
 const USAGE: &str = "\
@@ -172,7 +174,8 @@ usage: clamator-bench [--smoke] [--duration-ms N] [--warmup-ms N] [--rounds N] [
   --list             print the scenario names and exit
   --report OUT.md    write the Markdown report from result files, run nothing
   --rust-json PATH   (with --report, repeatable) Rust results; later files add rows
-  --python-json PATH (with --report) results of bench/py/bench.py";
+  --python-json PATH (with --report) results of bench/py/bench.py
+  --spread OUT.md    run only the Redis Cluster spread comparison (one node vs 3 masters) and write its section";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -189,6 +192,7 @@ fn parse_args() -> Result<Args, String> {
         changes: None,
         rounds: 1,
         diag: false,
+        spread: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -216,6 +220,7 @@ fn parse_args() -> Result<Args, String> {
             "--rust-json" => args.rust_json.push(value("--rust-json")?),
             "--python-json" => args.python_json = Some(value("--python-json")?),
             "--changes" => args.changes = Some(value("--changes")?),
+            "--spread" => args.spread = Some(value("--spread")?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -272,6 +277,23 @@ fn main() -> ExitCode {
         Duration::from_millis,
     );
     let plan = Plan { warmup, measure: duration };
+
+    if let Some(out) = &args.spread {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+        return match runtime.block_on(spread::run(plan, args.rounds)) {
+            Ok(section) => match std::fs::write(out, section) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: writing {out}: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let workers = runtime.metrics().num_workers();

@@ -347,11 +347,15 @@ pub fn max_in_flight(observed: &Observed) -> usize {
 #[macro_export]
 macro_rules! conformance_suite {
     ($t:ty) => {
-        $crate::conformance_suite!(@tests $t;
+        $crate::conformance_suite!(@list @tests $t);
+    };
+    (@list @$mode:ident $t:ty) => {
+        $crate::conformance_suite! {@$mode $t;
             round_trip, notification_is_handled, rpc_error_passes_through, panic_becomes_internal_error,
             invalid_params_list_errors, result_validation_failure, unknown_method_and_service,
             timeout_with_slow_handler, stop_fails_pending_calls, lifecycle_rules,
-            concurrent_calls_are_correlated, runtime_service_beside_macro_service);
+            concurrent_calls_are_correlated, runtime_service_beside_macro_service
+        }
     };
     (@tests $t:ty; $($name:ident),* $(,)?) => {
         $(
@@ -359,6 +363,12 @@ macro_rules! conformance_suite {
             async fn $name() {
                 $crate::conformance::$name::<$t>().await;
             }
+        )*
+    };
+    (@sequence $t:ty; $($name:ident),* $(,)?) => {
+        $(
+            eprintln!("conformance: {}", stringify!($name));
+            $crate::conformance::$name::<$t>().await;
         )*
     };
 }

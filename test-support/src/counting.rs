@@ -34,8 +34,13 @@ pub struct Executions {
 impl Executions {
     /// The `tally` service (method `hit`) recording into this counter.
     pub fn service(&self) -> ServiceTable {
+        self.service_named("tally")
+    }
+
+    /// The same service under another name (method `hit`), sharing this counter.
+    pub fn service_named(&self, name: &str) -> ServiceTable {
         let runs = Arc::clone(&self.runs);
-        ServiceBuilder::new("tally")
+        ServiceBuilder::new(name)
             .method("hit", move |p: HitParams| {
                 let runs = Arc::clone(&runs);
                 async move {

@@ -18,17 +18,28 @@ pub struct RedisOptions {
     pub aof: bool,
     /// `requirepass`: clients must authenticate. [`RedisServer::url`] then carries it.
     pub password: Option<String>,
+    /// TLS on a second port, with a certificate from a CA made for this server at start
+    /// ([`RedisServer::tls_url`], [`RedisServer::ca_pem`]); the plain port stays open for
+    /// the harness and for admin commands.
+    pub tls: bool,
+    /// More `redis-server` arguments (`--replicaof`, `--cluster-enabled`, ...).
+    pub args: Vec<String>,
 }
 
 impl RedisOptions {
     /// Persistence with `appendonly yes`, `appendfsync always`.
     pub fn aof() -> Self {
-        Self { aof: true, password: None }
+        Self { aof: true, ..Self::default() }
     }
 
     /// A server that requires `password`.
     pub fn password(password: &str) -> Self {
-        Self { aof: false, password: Some(password.to_owned()) }
+        Self { password: Some(password.to_owned()), ..Self::default() }
+    }
+
+    /// A server that also listens with TLS.
+    pub fn tls() -> Self {
+        Self { tls: true, ..Self::default() }
     }
 }
 
@@ -36,6 +47,8 @@ impl RedisOptions {
 pub struct RedisServer {
     url: String,
     port: u16,
+    /// The TLS port (0: none).
+    tls_port: u16,
     dir: PathBuf,
     options: RedisOptions,
     child: Mutex<Option<Child>>,
@@ -51,6 +64,7 @@ impl RedisServer {
             return Self {
                 url,
                 port: 0,
+                tls_port: 0,
                 dir: PathBuf::new(),
                 options: RedisOptions::default(),
                 child: Mutex::new(None),
@@ -73,7 +87,11 @@ impl RedisServer {
             Some(password) => format!("redis://:{password}@127.0.0.1:{port}"),
             None => format!("redis://127.0.0.1:{port}"),
         };
-        let server = Self { url, port, dir, options, child: Mutex::new(None) };
+        let tls_port = if options.tls { free_port() } else { 0 };
+        if options.tls {
+            crate::tls_certs::generate(&dir);
+        }
+        let server = Self { url, port, tls_port, dir, options, child: Mutex::new(None) };
         server.spawn();
         server
     }
@@ -86,6 +104,22 @@ impl RedisServer {
     /// `redis://127.0.0.1:PORT`, without any password.
     pub fn url_without_password(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// `rediss://127.0.0.1:TLS_PORT` (servers started with [`RedisOptions::tls`]).
+    pub fn tls_url(&self) -> String {
+        assert!(self.tls_port != 0, "not a TLS server");
+        format!("rediss://127.0.0.1:{}", self.tls_port)
+    }
+
+    /// The PEM of the CA that signed this server's certificate.
+    pub fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join(crate::tls_certs::CA_FILE)).expect("CA certificate")
+    }
+
+    /// The pid of the running process, if any.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().unwrap().as_ref().map(Child::id)
     }
 
     /// The port (0 when `REDIS_URL` was used).
@@ -110,6 +144,15 @@ impl RedisServer {
         if let Some(password) = &self.options.password {
             command.args(["--requirepass", password]);
         }
+        if self.tls_port != 0 {
+            let file = |name: &str| self.dir.join(name).to_string_lossy().into_owned();
+            command.args(["--tls-port", &self.tls_port.to_string()]);
+            command.args(["--tls-cert-file", &file(crate::tls_certs::CERT_FILE)]);
+            command.args(["--tls-key-file", &file(crate::tls_certs::KEY_FILE)]);
+            command.args(["--tls-ca-cert-file", &file(crate::tls_certs::CA_FILE)]);
+            command.args(["--tls-auth-clients", "no"]);
+        }
+        command.args(&self.options.args);
         let child = command
             .arg("--dir")
             .arg(&self.dir)
@@ -170,7 +213,7 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
-fn raw_command(port: u16, command: &str) -> String {
+pub(crate) fn raw_command(port: u16, command: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
     stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     stream.write_all(format!("{command}\r\n").as_bytes()).unwrap();
@@ -181,7 +224,7 @@ fn raw_command(port: u16, command: &str) -> String {
 
 /// Waits until the server answers a command (`PONG`, or `NOAUTH` when it wants a password);
 /// returns when the port first accepted a connection.
-fn wait_until_ready(port: u16, limit: Duration) -> Instant {
+pub(crate) fn wait_until_ready(port: u16, limit: Duration) -> Instant {
     let deadline = Instant::now() + limit;
     let mut accepted = None;
     while Instant::now() < deadline {

@@ -2,14 +2,31 @@
 //! failure is classified (written or not), and the capped exponential backoff the loops use
 //! after a failure.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clamator_core::TransportError;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::Client;
+
+use crate::conn::Conn;
+use crate::sentinel::{SentinelTarget, Sentinels};
+use crate::tls::{check_scheme, install_crypto_provider, invalid_url, open_client, TlsSettings};
 
 /// The URL used when none is given and `REDIS_URL` is unset.
 pub const DEFAULT_URL: &str = "redis://localhost:6379";
+
+/// What a builder was told to connect to.
+#[derive(Clone)]
+pub(crate) enum Target {
+    /// One node: a client, else a URL, else `REDIS_URL`, else [`DEFAULT_URL`].
+    Node { url: Option<String>, client: Option<Client> },
+    /// The master named by a set of sentinels.
+    Sentinel(SentinelTarget),
+    /// A Redis Cluster, discovered from these nodes.
+    Cluster(Vec<String>),
+}
 
 /// Where connections come from.
 #[derive(Clone)]
@@ -20,33 +37,54 @@ pub(crate) enum Source {
     /// A user's connection for ordinary commands (never closed by clamator), plus a client
     /// for the blocking reads, which need connections of their own.
     Injected { commands: ConnectionManager, client: Client },
+    /// The master the sentinels name, followed across failovers.
+    Sentinel(Arc<Sentinels>),
+    /// A cluster: one client for ordinary commands, another (longer response timeout) from
+    /// which each blocking reader gets a cluster connection of its own.
+    Cluster(Box<ClusterClients>),
+}
+
+/// A cluster's two clients (see [`Source::Cluster`]).
+#[derive(Clone)]
+pub(crate) struct ClusterClients {
+    commands: ClusterClient,
+    blocking: ClusterClient,
 }
 
 impl Source {
-    /// What a builder was given: a client, else a URL, else `REDIS_URL`, else
-    /// [`DEFAULT_URL`]; plus an optional injected connection for ordinary commands.
+    /// What a builder was given, plus an optional injected connection for ordinary commands
+    /// (single node only).
     pub(crate) fn resolve(
-        url: Option<String>,
-        client: Option<Client>,
+        target: Target,
         connection: Option<ConnectionManager>,
+        tls: &TlsSettings,
     ) -> Result<Self, TransportError> {
-        let client = match client {
-            Some(client) => client,
-            None => {
-                let url = url.or_else(|| std::env::var("REDIS_URL").ok()).unwrap_or_else(|| DEFAULT_URL.to_owned());
-                Client::open(url.as_str())
-                    .map_err(|e| TransportError::connection(format!("invalid Redis URL {url:?}"), e))?
-            }
+        let only_single = |what: &str| TransportError::Connection {
+            message: format!("an injected connection works with a single node only, not with {what}"),
+            source: None,
         };
-        Ok(match connection {
-            Some(commands) => Source::Injected { commands, client },
-            None => Source::Client(client),
-        })
-    }
-
-    fn client(&self) -> &Client {
-        match self {
-            Source::Client(c) | Source::Injected { client: c, .. } => c,
+        match target {
+            Target::Node { url, client } => {
+                let client = match client {
+                    Some(client) => client,
+                    None => {
+                        let url =
+                            url.or_else(|| std::env::var("REDIS_URL").ok()).unwrap_or_else(|| DEFAULT_URL.to_owned());
+                        open_client(&url, tls)?
+                    }
+                };
+                Ok(match connection {
+                    Some(commands) => Source::Injected { commands, client },
+                    None => Source::Client(client),
+                })
+            }
+            Target::Sentinel(_) if connection.is_some() => Err(only_single("Sentinel")),
+            Target::Cluster(_) if connection.is_some() => Err(only_single("a cluster")),
+            Target::Sentinel(target) => Ok(Source::Sentinel(Arc::new(Sentinels::new(&target, tls)?))),
+            Target::Cluster(nodes) => Ok(Source::Cluster(Box::new(ClusterClients {
+                commands: cluster_client(&nodes, tls, COMMAND_RESPONSE_TIMEOUT)?,
+                blocking: cluster_client(&nodes, tls, BLOCKING_RESPONSE_TIMEOUT)?,
+            }))),
         }
     }
 
@@ -54,10 +92,16 @@ impl Source {
     /// checked with a `PING`: on redis-server 7.0 `PING` needs authentication, so a server
     /// with `requirepass` and no password in the URL fails here, with `NOAUTH` in the message,
     /// instead of at the first call.
-    pub(crate) async fn commands(&self) -> Result<ConnectionManager, TransportError> {
+    pub(crate) async fn commands(&self) -> Result<Conn, TransportError> {
         let mut conn = match self {
-            Source::Injected { commands, .. } => commands.clone(),
-            Source::Client(client) => connect(client, Some(COMMAND_RESPONSE_TIMEOUT), Reconnect::Once).await?,
+            Source::Injected { commands, .. } => Conn::Node(commands.clone()),
+            Source::Client(client) => {
+                Conn::Node(connect(client, Some(COMMAND_RESPONSE_TIMEOUT), Reconnect::Once).await?)
+            }
+            Source::Sentinel(sentinels) => {
+                Conn::Sentinel(sentinels.connect(Some(COMMAND_RESPONSE_TIMEOUT), Reconnect::Once).await?)
+            }
+            Source::Cluster(clients) => Conn::Cluster(connect_cluster(&clients.commands).await?),
         };
         verify(&mut conn).await?;
         Ok(conn)
@@ -66,18 +110,27 @@ impl Source {
     /// A dedicated connection for one blocking reader: a blocked command would hold up every
     /// other command on a shared connection.
     ///
-    /// Unlike [`commands`](Self::commands), its reconnections retry until Redis is back
-    /// (every 100-500 ms): a read issued during an outage waits, and goes through as soon as
-    /// Redis accepts connections again, with no kept failure and no backoff sleep in between.
-    /// Readers must therefore always race their reads against their stop signal. Opening it
-    /// gives up after [`OPEN_BLOCKING_TIMEOUT`], so a loop opening one during an outage
-    /// still sees its stop signal between attempts.
-    pub(crate) async fn blocking(&self, block: Duration) -> Result<ConnectionManager, TransportError> {
-        let opened = tokio::time::timeout(
-            OPEN_BLOCKING_TIMEOUT,
-            connect(self.client(), Some(block + COMMAND_RESPONSE_TIMEOUT), Reconnect::UntilBack),
-        );
-        match opened.await {
+    /// Unlike [`commands`](Self::commands), a single node's reconnections retry until Redis
+    /// is back (every 100-500 ms): a read issued during an outage waits, and goes through as
+    /// soon as Redis accepts connections again, with no kept failure and no backoff sleep in
+    /// between. Readers must therefore always race their reads against their stop signal.
+    /// (Behind Sentinel, a read fails fast instead, so that the reader's connection asks the
+    /// sentinels where the master went.) Opening it gives up after [`OPEN_BLOCKING_TIMEOUT`],
+    /// so a loop opening one during an outage still sees its stop signal between attempts.
+    pub(crate) async fn blocking(&self, block: Duration) -> Result<Conn, TransportError> {
+        let response_timeout = Some(block + COMMAND_RESPONSE_TIMEOUT);
+        let opened = async {
+            match self {
+                Source::Client(client) | Source::Injected { client, .. } => {
+                    Ok(Conn::Node(connect(client, response_timeout, Reconnect::UntilBack).await?))
+                }
+                Source::Sentinel(sentinels) => {
+                    Ok(Conn::Sentinel(sentinels.connect(response_timeout, Reconnect::Once).await?))
+                }
+                Source::Cluster(clients) => Ok(Conn::Cluster(connect_cluster(&clients.blocking).await?)),
+            }
+        };
+        match tokio::time::timeout(OPEN_BLOCKING_TIMEOUT, opened).await {
             Ok(result) => result,
             Err(_) => Err(TransportError::Connection {
                 message: format!("cannot connect to Redis within {OPEN_BLOCKING_TIMEOUT:?}"),
@@ -85,6 +138,52 @@ impl Source {
             }),
         }
     }
+}
+
+/// How long a blocking read may wait for its answer: longer than any `BLOCK` clamator uses
+/// (1 s), plus [`COMMAND_RESPONSE_TIMEOUT`].
+const BLOCKING_RESPONSE_TIMEOUT: Duration = Duration::from_secs(11);
+
+/// How many times a cluster connection retries a command after a connection failure or a
+/// `TRYAGAIN`/`CLUSTERDOWN` (100 ms doubling up to 1 s between attempts, refreshing the slot
+/// map): enough to ride out most of a failover, short enough that the transport's own loops
+/// (which know whether a command may have run) take over when it lasts longer.
+const CLUSTER_RETRIES: u32 = 5;
+
+/// A cluster client for `nodes` (credentials and TLS as their URLs say).
+fn cluster_client(
+    nodes: &[String],
+    tls: &TlsSettings,
+    response_timeout: Duration,
+) -> Result<ClusterClient, TransportError> {
+    if nodes.is_empty() {
+        return Err(TransportError::Connection {
+            message: "Redis Cluster: no node URL given".to_owned(),
+            source: None,
+        });
+    }
+    for url in nodes {
+        check_scheme(url)?;
+    }
+    install_crypto_provider();
+    let builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+        .connection_timeout(CONNECT_TIMEOUT)
+        .response_timeout(response_timeout)
+        .retries(CLUSTER_RETRIES)
+        .min_retry_wait(100)
+        .max_retry_wait(1000);
+    #[cfg(feature = "tls")]
+    let builder = match tls.certificates() {
+        Some(certificates) => builder.certs(certificates),
+        None => builder,
+    };
+    let _ = tls;
+    builder.build().map_err(|e| invalid_url(&nodes.join(","), e))
+}
+
+/// Opens a cluster connection (it discovers the slot map from the first node that answers).
+async fn connect_cluster(client: &ClusterClient) -> Result<redis::cluster_async::ClusterConnection, TransportError> {
+    client.get_async_connection().await.map_err(|e| TransportError::connection(connection_failure(&e), e))
 }
 
 /// How long a command may wait for its answer once written.
@@ -98,7 +197,7 @@ const OPEN_BLOCKING_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How a [`ConnectionManager`] reconnects after its connection broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reconnect {
+pub(crate) enum Reconnect {
     /// One attempt per reconnection: commands issued during an outage fail fast.
     Once,
     /// Attempts every 100-500 ms until one succeeds: for blocking readers, which wait.
@@ -120,7 +219,7 @@ enum Reconnect {
 ///   Redis is back succeeds;
 /// - [`Reconnect::UntilBack`] (blocking readers): the reconnection never gives up, so it
 ///   never keeps a failure; it connects within about 500 ms of Redis accepting connections.
-async fn connect(
+pub(crate) async fn connect(
     client: &Client,
     response_timeout: Option<Duration>,
     reconnect: Reconnect,
@@ -141,7 +240,7 @@ async fn connect(
 }
 
 /// Checks that the connection can run commands (authentication included).
-async fn verify(conn: &mut ConnectionManager) -> Result<(), TransportError> {
+async fn verify(conn: &mut Conn) -> Result<(), TransportError> {
     match query::<()>(conn, &redis::cmd("PING")).await {
         Ok(()) => Ok(()),
         Err(failure) => {
@@ -222,10 +321,7 @@ impl Failure {
 /// the kept outcome of an earlier reconnection attempt (see [`connect`]). The manager has
 /// then started a new attempt, so the command runs once more, awaiting it: the first
 /// command after Redis comes back succeeds instead of failing with an old refusal.
-pub(crate) async fn query<T: redis::FromRedisValue>(
-    conn: &mut ConnectionManager,
-    cmd: &redis::Cmd,
-) -> Result<T, Failure> {
+pub(crate) async fn query<T: redis::FromRedisValue>(conn: &mut Conn, cmd: &redis::Cmd) -> Result<T, Failure> {
     match cmd.query_async::<T>(conn).await {
         Err(e) if e.is_connection_refusal() => cmd.query_async::<T>(conn).await.map_err(Failure::classify),
         other => other.map_err(Failure::classify),

@@ -101,8 +101,7 @@ impl DeadLetters {
 
     /// Connects to `url`.
     pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, TransportError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| TransportError::connection(format!("invalid Redis URL {url:?}"), e))?;
+        let client = crate::tls::open_client(url, &crate::tls::TlsSettings::default())?;
         let conn = ConnectionManager::new(client).await.map_err(|e| failed("connect", e))?;
         Ok(Self::new(conn, prefix))
     }

@@ -22,15 +22,21 @@
 #![warn(missing_docs)]
 
 mod client;
+mod conn;
 mod connection;
 mod dead_letter;
 mod entry;
 mod keys;
 mod options;
+mod sentinel;
 mod server;
+mod tls;
 
 #[doc = include_str!("../../../docs/redis-delivery.md")]
 pub mod delivery {}
+
+#[doc = include_str!("../../../docs/deployment.md")]
+pub mod deployment {}
 
 #[doc = include_str!("../../../docs/wire-extensions.md")]
 pub mod wire_extensions {}
@@ -45,6 +51,21 @@ pub use server::{
     DEFAULT_DEAD_LETTER_MAXLEN, DEFAULT_FOREIGN_REPLY_TTL, DEFAULT_MAX_DELIVERIES, DEFAULT_PREFETCH_BUDGET,
     DEFAULT_REPLY_MAXLEN, DEFAULT_SHUTDOWN_GRACE,
 };
+
+/// Every command clamator sends (directly or from its Lua scripts), as ACL rules: with
+/// `~P:*` as the only key pattern, a user limited to these can serve and call under prefix
+/// `P` and touch no other key. `+cluster|slots` (slot map) and `+role` (Sentinel's check of
+/// the master) are there for Cluster and Sentinel deployments. (redis-rs also sends
+/// `CLIENT SETINFO` on Redis 7.2+ and ignores a refusal: add `+client|setinfo` there to
+/// keep it from failing; Redis 7.0 does not know the command.) See the
+/// [deployment guide](crate::deployment).
+///
+/// ```text
+/// ACL SETUSER app on >PASSWORD resetkeys ~P:* resetchannels -@all <ACL_COMMANDS>
+/// ```
+pub const ACL_COMMANDS: &str = "+ping +time +exists +del +pexpire +xadd +xread +xreadgroup +xack +xdel \
++xclaim +xpending +xtrim +xinfo|groups +xinfo|consumers +xgroup|create +xgroup|delconsumer +evalsha \
++script|load +cluster|slots +role";
 
 /// Default limit on the size of one envelope, both ways: 16 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 16 * 1024 * 1024;

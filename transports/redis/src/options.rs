@@ -4,7 +4,9 @@ use clamator_core::TransportError;
 use redis::aio::ConnectionManager;
 use redis::Client;
 
-use crate::connection::Source;
+use crate::connection::{Source, Target};
+use crate::sentinel::SentinelTarget;
+use crate::tls::TlsSettings;
 use crate::DEFAULT_MAX_PAYLOAD;
 
 /// Where and as whom a Redis client or server connects: the settings
@@ -24,11 +26,16 @@ use crate::DEFAULT_MAX_PAYLOAD;
 /// let client = RedisRpcClient::builder("myapp").options(options).build()?;
 /// # Ok::<(), clamator::TransportError>(())
 /// ```
+///
+/// Where Redis is: one node ([`url`](Self::url) or [`client`](Self::client)), a master
+/// behind Sentinel ([`sentinel`](Self::sentinel)) or a Redis Cluster
+/// ([`cluster`](Self::cluster)); the last of these three set wins. The
+/// [deployment guide](crate::deployment) says what each guarantees.
 #[derive(Clone)]
 #[must_use]
 pub struct ConnectionOptions {
-    url: Option<String>,
-    client: Option<Client>,
+    target: Target,
+    tls: TlsSettings,
     connection: Option<ConnectionManager>,
     instance_id: Option<String>,
     max_payload: usize,
@@ -38,8 +45,17 @@ impl std::fmt::Debug for ConnectionOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may carry a password: say only whether one was given.
         f.debug_struct("ConnectionOptions")
-            .field("url", &self.url.as_ref().map(|_| "<set>"))
-            .field("client", &self.client.as_ref().map(|_| "<set>"))
+            .field(
+                "target",
+                &match &self.target {
+                    Target::Node { url: None, client: None } => "default",
+                    Target::Node { client: Some(_), .. } => "client",
+                    Target::Node { .. } => "url",
+                    Target::Sentinel(_) => "sentinel",
+                    Target::Cluster(_) => "cluster",
+                },
+            )
+            .field("tls_ca", &self.tls.ca_pem.as_ref().map(|_| "<set>"))
             .field("connection", &self.connection.as_ref().map(|_| "<set>"))
             .field("instance_id", &self.instance_id)
             .field("max_payload", &self.max_payload)
@@ -64,18 +80,98 @@ impl ConnectionOptions {
     /// The defaults: `REDIS_URL`, else [`DEFAULT_URL`](crate::DEFAULT_URL); a random
     /// instance id; [`DEFAULT_MAX_PAYLOAD`].
     pub fn new() -> Self {
-        Self { url: None, client: None, connection: None, instance_id: None, max_payload: DEFAULT_MAX_PAYLOAD }
+        Self {
+            target: Target::Node { url: None, client: None },
+            tls: TlsSettings::default(),
+            connection: None,
+            instance_id: None,
+            max_payload: DEFAULT_MAX_PAYLOAD,
+        }
     }
 
-    /// The Redis URL (default: `REDIS_URL`, else `redis://localhost:6379`).
+    /// The Redis URL of a single node (default: `REDIS_URL`, else `redis://localhost:6379`):
+    /// `redis://[USER[:PASSWORD]@]HOST:PORT[/DB]`, or `rediss://...` for TLS (the `tls`
+    /// feature). A user in the URL is an ACL user (`AUTH USER PASSWORD`).
     pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
+        let client = match self.target {
+            Target::Node { client, .. } => client,
+            _ => None,
+        };
+        self.target = Target::Node { url: Some(url.into()), client };
         self
     }
 
-    /// A redis-rs client to open connections from, instead of a URL.
+    /// A redis-rs client to open connections from, instead of a URL (single node).
     pub fn client(mut self, client: Client) -> Self {
-        self.client = Some(client);
+        let url = match self.target {
+            Target::Node { url, .. } => url,
+            _ => None,
+        };
+        self.target = Target::Node { url, client: Some(client) };
+        self
+    }
+
+    /// A master behind Redis Sentinel: the sentinels' URLs (`redis://[:PASSWORD@]HOST:PORT`,
+    /// `rediss://` for TLS to the sentinels and the master) and the master's name as the
+    /// sentinels know it (`sentinel monitor <name> ...`).
+    ///
+    /// The master is asked for when connecting, and again whenever a command fails in a way
+    /// that says it may have moved (connection lost, `READONLY`): after a failover, servers
+    /// and clients go on with the promoted replica without a restart. The credentials of
+    /// the first URL are used for every sentinel; the master's are
+    /// [`sentinel_master_auth`](Self::sentinel_master_auth).
+    pub fn sentinel<I, S>(mut self, master_name: impl Into<String>, sentinels: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let (master_username, master_password) = match self.target {
+            Target::Sentinel(t) => (t.master_username, t.master_password),
+            _ => (None, None),
+        };
+        self.target = Target::Sentinel(SentinelTarget {
+            master_name: master_name.into(),
+            sentinels: sentinels.into_iter().map(Into::into).collect(),
+            master_username,
+            master_password,
+        });
+        self
+    }
+
+    /// The username (ACL user; `None`: `default`) and password for the master (and
+    /// replicas) found through [`sentinel`](Self::sentinel). Call after `sentinel`.
+    pub fn sentinel_master_auth(mut self, username: Option<&str>, password: impl Into<String>) -> Self {
+        if let Target::Sentinel(t) = &mut self.target {
+            t.master_username = username.map(str::to_owned);
+            t.master_password = Some(password.into());
+        }
+        self
+    }
+
+    /// A Redis Cluster: the URLs of some of its nodes (one that answers is enough: the
+    /// others are discovered), each `redis://[USER[:PASSWORD]@]HOST:PORT` or `rediss://...`;
+    /// every node gets the first URL's credentials.
+    ///
+    /// Each key lives on the shard owning its hash slot, so a plain prefix spreads a
+    /// backend's services over the shards, and a hash-tag prefix (`{tenant-42}`) keeps all
+    /// of them (and the reply streams) on one shard. Commands follow `MOVED`/`ASK`;
+    /// pipelines that touch two keys are split per slot; blocking reads get cluster
+    /// connections of their own. See the [deployment guide](crate::deployment).
+    pub fn cluster<I, S>(mut self, nodes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.target = Target::Cluster(nodes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// A CA certificate (PEM, one or several) to trust for `rediss://` connections instead
+    /// of the system's roots: for servers with certificates from a private CA.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.ca_pem = Some(pem.into());
         self
     }
 
@@ -104,7 +200,7 @@ impl ConnectionOptions {
 
     pub(crate) fn resolve(self) -> Result<Resolved, TransportError> {
         Ok(Resolved {
-            source: Source::resolve(self.url, self.client, self.connection)?,
+            source: Source::resolve(self.target, self.connection, &self.tls)?,
             instance_id: self.instance_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             max_payload: self.max_payload,
         })

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::conn::Conn;
 use clamator_core::{
     CallOptions, ClientCore, Error, Id, ProtocolError, Response, RpcClient, State, TransportError, DEFAULT_TIMEOUT,
 };
@@ -129,7 +130,7 @@ struct Inner {
     source: Source,
     core: ClientCore,
     pending: Pending,
-    commands: Mutex<Option<ConnectionManager>>,
+    commands: Mutex<Option<Conn>>,
     reader: Mutex<Option<JoinHandle<()>>>,
     start_lock: tokio::sync::Mutex<()>,
     max_payload: usize,
@@ -257,7 +258,7 @@ impl RedisRpcClient {
         }
     }
 
-    fn commands(&self) -> Result<ConnectionManager, TransportError> {
+    fn commands(&self) -> Result<Conn, TransportError> {
         self.inner.commands()
     }
 
@@ -270,7 +271,7 @@ impl RedisRpcClient {
 }
 
 impl Inner {
-    fn commands(&self) -> Result<ConnectionManager, TransportError> {
+    fn commands(&self) -> Result<Conn, TransportError> {
         let guard = self.commands.lock().unwrap_or_else(|e| e.into_inner());
         guard.clone().ok_or(TransportError::Stopped)
     }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::conn::Conn;
 use clamator_core::{Envelope, ProtocolError};
-use redis::aio::ConnectionManager;
 
 use super::Inner;
 use crate::connection::{query, sleep_or_stop, Backoff};
@@ -23,7 +23,7 @@ impl Inner {
     pub(super) async fn reply_loop(self: Arc<Self>) {
         let stop = self.core.stop_token().clone();
         let mut backoff = Backoff::new();
-        let mut connection: Option<ConnectionManager> = None;
+        let mut connection: Option<Conn> = None;
         let mut last_id = "0".to_owned();
         // The TTL is set as soon as replies arrive (the stream exists from then on), again
         // after each connection failure (Redis may have lost the key), and renewed every

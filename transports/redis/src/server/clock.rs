@@ -8,7 +8,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use crate::conn::Conn;
 use tokio::time::Instant;
 
 /// How often the offset to Redis's clock is measured again.
@@ -30,7 +30,7 @@ pub(crate) struct RedisClock {
 
 impl RedisClock {
     /// Reads Redis's `TIME`.
-    pub(crate) async fn calibrate(&self, conn: &mut ConnectionManager) -> redis::RedisResult<()> {
+    pub(crate) async fn calibrate(&self, conn: &mut Conn) -> redis::RedisResult<()> {
         let sent = Instant::now();
         let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(conn).await?;
         let received = Instant::now();

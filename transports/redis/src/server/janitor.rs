@@ -14,7 +14,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use redis::aio::ConnectionManager;
+use crate::conn::Conn;
 use redis::Script;
 
 use super::worker::Worker;
@@ -109,7 +109,7 @@ return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 
 impl Worker {
     /// One round of upkeep for this service: trim, then sweep dead consumers.
-    pub(super) async fn upkeep(self: &Arc<Self>, conn: &mut ConnectionManager) {
+    pub(super) async fn upkeep(self: &Arc<Self>, conn: &mut Conn) {
         let service = self.table.name();
         match TRIM.key(&self.stream).invoke_async::<i64>(conn).await {
             Ok(0) => {}
@@ -130,7 +130,7 @@ impl Worker {
 
     /// On stop: deletes this server's consumer unless it still holds pending entries (they
     /// stay, for another server to reclaim).
-    pub(super) async fn retire_consumer(&self, conn: &mut ConnectionManager) {
+    pub(super) async fn retire_consumer(&self, conn: &mut Conn) {
         let mut retire = RETIRE.prepare_invoke();
         retire.key(&self.stream).arg(&self.group).arg(&self.consumer);
         match retire.invoke_async::<i64>(conn).await {

@@ -15,10 +15,10 @@ mod worker;
 
 use std::sync::{Arc, Mutex};
 
+use crate::conn::Conn;
 use clamator_core::{
     BoxFuture, IntoServiceTable, RpcServer, ServerError, ServiceRegistry, ServiceTable, State, TransportError,
 };
-use redis::aio::ConnectionManager;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -55,13 +55,13 @@ struct Shared {
     handlers: TaskTracker,
     /// Leases and upkeep.
     background: TaskTracker,
-    commands: Mutex<Option<ConnectionManager>>,
+    commands: Mutex<Option<Conn>>,
     clock: RedisClock,
     counters: Counters,
 }
 
 impl Shared {
-    fn commands(&self) -> Option<ConnectionManager> {
+    fn commands(&self) -> Option<Conn> {
         self.commands.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

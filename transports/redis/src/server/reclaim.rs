@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
+use crate::conn::Conn;
 use clamator_core::{Envelope, Id, Response, RpcError};
-use redis::aio::ConnectionManager;
 use redis::RedisResult;
 
 use super::completion::push_reply;
@@ -105,7 +105,7 @@ impl Worker {
     }
 
     /// `XCLAIM`s one entry if it is still idle (so two servers never both take it).
-    async fn claim(&self, conn: &mut ConnectionManager, id: &str) -> RedisResult<Option<RawEntry>> {
+    async fn claim(&self, conn: &mut Conn, id: &str) -> RedisResult<Option<RawEntry>> {
         let claimed: redis::Value = redis::cmd("XCLAIM")
             .arg(&self.stream)
             .arg(&self.group)
@@ -120,7 +120,7 @@ impl Worker {
     /// Moves an entry that was delivered too often to the dead-letter stream, acknowledges
     /// and deletes it, and tells its caller. The dead letter is written first: a crash in
     /// between leaves the entry pending (to be dead-lettered again), never lost.
-    async fn dead_letter(&self, conn: &mut ConnectionManager, suspect: &PendingEntry) -> RedisResult<()> {
+    async fn dead_letter(&self, conn: &mut Conn, suspect: &PendingEntry) -> RedisResult<()> {
         let Some(entry) = self.claim(conn, &suspect.id).await? else { return Ok(()) };
         let settings = &self.shared.settings;
         let now_ms = self.shared.clock.now_ms().unwrap_or_default();

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::conn::Conn;
 use clamator_core::{Context, Envelope, Metadata, Response, RpcError, ServiceTable};
-use redis::aio::ConnectionManager;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -70,11 +70,11 @@ impl Worker {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn commands(&self) -> Option<ConnectionManager> {
+    pub(super) fn commands(&self) -> Option<Conn> {
         self.shared.commands()
     }
 
-    pub(super) async fn create_group(&self, conn: &mut ConnectionManager) -> redis::RedisResult<()> {
+    pub(super) async fn create_group(&self, conn: &mut Conn) -> redis::RedisResult<()> {
         let created = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(&self.stream)
@@ -94,7 +94,7 @@ impl Worker {
     pub(super) async fn read_loop(self: Arc<Self>) {
         let stop = self.shared.stop.clone();
         let mut backoff = Backoff::new();
-        let mut connection: Option<ConnectionManager> = None;
+        let mut connection: Option<Conn> = None;
         while !stop.is_cancelled() {
             let conn = match &mut connection {
                 Some(conn) => conn,
