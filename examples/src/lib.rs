@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 /// Params of `add` and `slowAdd`.
-#[derive(Debug, Clone, Serialize, Deserialize, Validate)]
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddParams {
     /// Left operand.
@@ -26,14 +26,14 @@ pub struct AddParams {
 }
 
 /// Result of `add` and `slowAdd`.
-#[derive(Debug, Clone, Serialize, Deserialize, Validate)]
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, schemars::JsonSchema)]
 pub struct AddResult {
     /// `a + b`.
     pub sum: f64,
 }
 
 /// Params of the `ping` notification.
-#[derive(Debug, Clone, Serialize, Deserialize, Validate)]
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, schemars::JsonSchema)]
 pub struct PingParams {
     /// Free text, at most 64 characters.
     #[validate(length(max = 64))]

@@ -5,7 +5,7 @@
 //! (options: `--prefix P`, `--concurrency N`).
 
 use clamator::redis::RedisRpcServer;
-use clamator_examples::{ArithServer, Calculator};
+use clamator_examples::{ArithContract, ArithServer, Calculator};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -18,8 +18,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prefix = arg("--prefix").unwrap_or_else(|| "clamator-example".into());
     let concurrency = arg("--concurrency").map(|c| c.parse()).transpose()?.unwrap_or(1);
 
-    let server = RedisRpcServer::builder(&prefix).concurrency(concurrency).build()?;
+    let server = RedisRpcServer::builder(&prefix).concurrency(concurrency).version("1.0.0").build()?;
     server.register_service(ArithServer::new(Calculator::default()))?;
+    // The contract's JSON Schemas (schemars derives, feature `schemas`): what
+    // `clamator describe arith` shows and `clamator call` checks params against.
+    server.describe_contract::<ArithContract>();
     server.start().await?;
     tracing::info!(%prefix, instance = server.instance_id(), "serving arith; Ctrl-C or SIGTERM to stop");
 

@@ -25,6 +25,7 @@ mod client;
 mod conn;
 mod connection;
 mod dead_letter;
+pub mod discovery;
 mod entry;
 mod keys;
 mod options;
@@ -44,6 +45,7 @@ pub mod wire_extensions {}
 pub use client::{RedisClientBuilder, RedisRpcClient, DEFAULT_REPLY_TTL};
 pub use connection::DEFAULT_URL;
 pub use dead_letter::{DeadLetter, DeadLetters, DEAD_LETTERED};
+pub use discovery::DEFAULT_DISCOVERY_INTERVAL;
 pub use keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, reply_stream};
 pub use options::ConnectionOptions;
 pub use server::{
@@ -55,7 +57,8 @@ pub use server::{
 /// Every command clamator sends (directly or from its Lua scripts), as ACL rules: with
 /// `~P:*` as the only key pattern, a user limited to these can serve and call under prefix
 /// `P` and touch no other key. `+cluster|slots` (slot map) and `+role` (Sentinel's check of
-/// the master) are there for Cluster and Sentinel deployments. (redis-rs also sends
+/// the master) are there for Cluster and Sentinel deployments; `+set +zadd +zrem
+/// +zremrangebyscore` (with `+pexpire +del`) for the [`discovery`] heartbeat. (redis-rs also sends
 /// `CLIENT SETINFO` on Redis 7.2+ and ignores a refusal: add `+client|setinfo` there to
 /// keep it from failing; Redis 7.0 does not know the command.) See the
 /// [deployment guide](crate::deployment).
@@ -65,7 +68,7 @@ pub use server::{
 /// ```
 pub const ACL_COMMANDS: &str = "+ping +time +exists +del +pexpire +xadd +xread +xreadgroup +xack +xdel \
 +xclaim +xpending +xtrim +xinfo|groups +xinfo|consumers +xgroup|create +xgroup|delconsumer +evalsha \
-+script|load +cluster|slots +role";
++script|load +cluster|slots +role +set +zadd +zrem +zremrangebyscore";
 
 /// Default limit on the size of one envelope, both ways: 16 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 16 * 1024 * 1024;

@@ -49,10 +49,23 @@ pub(crate) struct Settings {
     pub(crate) dead_letter_maxlen: usize,
     pub(crate) dead_consumer_idle: Duration,
     pub(crate) default_reply_ttl: Option<Duration>,
+    pub(crate) discovery_interval: Option<Duration>,
+    pub(crate) version: Option<String>,
 }
 
 impl Settings {
     /// How often held entries have their claim renewed: a third of the claim idle time.
+    /// The discovery publisher of a server with these settings.
+    pub(crate) fn publisher(&self) -> crate::discovery::Publisher {
+        crate::discovery::Publisher::new(
+            &self.prefix,
+            &self.instance_id,
+            self.version.clone(),
+            self.discovery_interval,
+            self.concurrency,
+        )
+    }
+
     pub(crate) fn lease_interval(&self) -> Duration {
         (self.claim_idle / 3).max(Duration::from_millis(20))
     }
@@ -83,6 +96,8 @@ pub struct RedisServerBuilder {
     pub(super) dead_letter_maxlen: usize,
     pub(super) dead_consumer_idle: Duration,
     pub(super) default_reply_ttl: Option<Duration>,
+    pub(super) discovery_interval: Option<Duration>,
+    pub(super) version: Option<String>,
 }
 
 impl RedisServerBuilder {
@@ -99,6 +114,8 @@ impl RedisServerBuilder {
             dead_letter_maxlen: DEFAULT_DEAD_LETTER_MAXLEN,
             dead_consumer_idle: DEFAULT_DEAD_CONSUMER_IDLE,
             default_reply_ttl: Some(DEFAULT_FOREIGN_REPLY_TTL),
+            discovery_interval: Some(crate::discovery::DEFAULT_DISCOVERY_INTERVAL),
+            version: None,
         }
     }
 
@@ -242,6 +259,20 @@ impl RedisServerBuilder {
         self
     }
 
+    /// How often the server rewrites its [discovery](crate::discovery) documents (default
+    /// 5 s; each lives three intervals, so a killed server disappears within that time).
+    /// `None`: publish nothing (the per-method counters are still kept).
+    pub fn discovery_interval(mut self, interval: Option<Duration>) -> Self {
+        self.discovery_interval = interval.map(|i| i.max(Duration::from_millis(50)));
+        self
+    }
+
+    /// The application's version, published in discovery documents (default: none).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
     /// Builds the server (no connection is made before [`RedisRpcServer::start`]).
     pub fn build(self) -> Result<RedisRpcServer, TransportError> {
         let Resolved { source, instance_id, max_payload } = self.options.resolve()?;
@@ -259,6 +290,8 @@ impl RedisServerBuilder {
             dead_letter_maxlen: self.dead_letter_maxlen,
             dead_consumer_idle: self.dead_consumer_idle,
             default_reply_ttl: self.default_reply_ttl,
+            discovery_interval: self.discovery_interval,
+            version: self.version,
         };
         Ok(RedisRpcServer::from_settings(settings))
     }

@@ -37,6 +37,7 @@ use stats::Counters;
 use worker::Worker;
 
 use crate::connection::sleep_or_stop;
+use crate::discovery::{MethodSchemas, Publisher};
 
 struct Shared {
     settings: Settings,
@@ -59,6 +60,8 @@ struct Shared {
     commands: Mutex<Option<Conn>>,
     clock: RedisClock,
     counters: Counters,
+    /// Discovery: per-method counters, and what the heartbeat publishes.
+    discovery: Publisher,
 }
 
 impl Shared {
@@ -118,6 +121,7 @@ impl RedisRpcServer {
     }
 
     fn from_settings(settings: Settings) -> Self {
+        let discovery = settings.publisher();
         let shared = Shared {
             settings,
             registry: ServiceRegistry::new(),
@@ -132,6 +136,7 @@ impl RedisRpcServer {
             commands: Mutex::new(None),
             clock: RedisClock::default(),
             counters: Counters::default(),
+            discovery,
         };
         let shared = Arc::new(shared);
         Self { _last: Arc::new(StopOnDrop { shared: Arc::clone(&shared) }), shared }
@@ -151,6 +156,22 @@ impl RedisRpcServer {
     /// entries, and leases lost.
     pub fn stats(&self) -> ServerStats {
         self.shared.counters.snapshot()
+    }
+
+    /// Publishes the JSON Schemas of one method in this server's discovery documents (from
+    /// the next heartbeat on), for `clamator describe`, `call`'s params check, `schema` and
+    /// `manifest`. See [`discovery`](crate::discovery).
+    pub fn describe_method(&self, service: &str, method: &str, schemas: MethodSchemas) {
+        self.shared.discovery.set_schemas(service, method, schemas);
+    }
+
+    /// Publishes the schemas of every method of contract `C` ([`Contract::schemas`](clamator_core::Contract::schemas): from
+    /// schemars derives with the `schemas` feature), as [`describe_method`](Self::describe_method)
+    /// would one by one. Methods without a schema publish none.
+    pub fn describe_contract<C: clamator_core::Contract>(&self) {
+        for m in C::schemas() {
+            self.describe_method(C::SERVICE, m.method, MethodSchemas::new(m.params, m.result));
+        }
     }
 
     /// Hosts a service. Errors: [`ServerError::DuplicateService`] (on this server),
@@ -183,6 +204,7 @@ impl RedisRpcServer {
         }
         *self.shared.workers.lock().unwrap_or_else(|e| e.into_inner()) = workers;
         self.shared.background.spawn(Arc::clone(&self.shared).upkeep_loop());
+        self.shared.background.spawn(Arc::clone(&self.shared).discovery_loop());
         Ok(())
     }
 
@@ -272,6 +294,7 @@ impl Shared {
         shared.background.close();
         shared.background.wait().await;
         if let Some(mut conn) = shared.commands() {
+            shared.discovery.unpublish(&mut conn).await;
             for worker in &workers {
                 let retire = worker.retire_consumer(&mut conn);
                 if tokio::time::timeout(std::time::Duration::from_secs(2), retire).await.is_err() {
@@ -324,6 +347,19 @@ impl Shared {
             for worker in workers {
                 worker.upkeep(&mut conn).await;
             }
+        }
+    }
+}
+
+impl Shared {
+    /// Publishes this server's discovery documents every heartbeat until it stops.
+    async fn discovery_loop(self: Arc<Self>) {
+        let Some(interval) = self.discovery.interval() else { return };
+        while !self.finish.is_cancelled() {
+            if let (Some(mut conn), Some(now)) = (self.commands(), self.clock.now_ms()) {
+                self.discovery.publish(&mut conn, now).await;
+            }
+            sleep_or_stop(interval, &self.finish).await;
         }
     }
 }

@@ -18,6 +18,7 @@ use super::reply_ttl::ReplyTtls;
 use super::stats::Counter;
 use super::Shared;
 use crate::connection::{sleep_or_stop, Backoff};
+use crate::discovery::ServiceStats;
 use crate::entry::{read_reply, RawEntry};
 use crate::keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, field, reply_stream};
 
@@ -46,6 +47,8 @@ pub(super) struct Worker {
     pub(super) reply_ttls: ReplyTtls,
     /// A decaying maximum of recent handler durations, in ns (0: none finished yet).
     slowest_recent_ns: AtomicU64,
+    /// Per-method counters, published by discovery.
+    stats: Arc<ServiceStats>,
     pub(super) shared: Arc<Shared>,
 }
 
@@ -65,6 +68,7 @@ impl Worker {
             completions: CompletionQueue::default(),
             reply_ttls: ReplyTtls::default(),
             slowest_recent_ns: AtomicU64::new(0),
+            stats: shared.discovery.track(table.descriptor()),
             table,
             shared,
         }
@@ -287,7 +291,15 @@ impl Worker {
                     .with_deadline(delivery.deadline)
                     .with_queue_wait(delivery.queue_wait)
                     .with_metadata(entry_metadata(entry));
-                self.table.dispatch_with(ctx, call).await
+                let stats = self.stats.method(&call.method);
+                let started = Instant::now();
+                let response = self.table.dispatch_with(ctx, call).await;
+                if let Some(stats) = stats {
+                    let error =
+                        response.as_ref().and_then(|r| r.outcome.as_ref().err()).map(|e| (e.code, e.message.as_str()));
+                    stats.record(started.elapsed(), error, || self.shared.clock.now_ms());
+                }
+                response
             }
             Ok(Envelope::Response(_)) => {
                 tracing::warn!(service, entry = %entry.id, "a response on a command stream acknowledged and dropped");
