@@ -353,7 +353,13 @@ fn mixed_pool_rust_upkeep_trims_what_python_acked() {
     let stats = rust.terminate().expect("rust stats");
     env.log(&format!("rust stats {stats}"));
     let consumers: Vec<String> = env.raw.consumers(&stream, "arith").into_keys().collect();
-    assert_eq!(consumers, std::slice::from_ref(&python_consumer), "the stopped Rust server's consumer is still there");
+    // The Python consumer stays unless the Rust upkeep swept it as dead: on a loaded machine
+    // it can sit idle, holding nothing, past the 3 s dead-consumer idle (harmless: 0.1.9
+    // re-creates it at its next read, under the same name).
+    assert!(
+        consumers.is_empty() || consumers == std::slice::from_ref(&python_consumer),
+        "the stopped Rust server's consumer is still there: {consumers:?}"
+    );
 
     // 3. The Python server alone: 5 quick calls (acknowledged, kept), then a 4 s call it holds.
     //    (The pool's slowAdds wrote the marker too.)
