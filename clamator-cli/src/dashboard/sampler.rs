@@ -152,9 +152,14 @@ pub fn spawn(inspector: Inspector, options: InspectOptions, args: &DashboardArgs
                         .map(|s| {
                             let h = histories.entry(s.name.clone()).or_default();
                             let (requests, errors) = deltas(s, h);
-                            let rates = secs.map(|secs| (requests as f64 / secs, errors as f64 / secs));
+                            // Only published (clamator-rs) instances count calls; a 0.1.9
+                            // server's rate is unknown, not zero.
+                            let rates = secs
+                                .filter(|_| !s.instances.is_empty())
+                                .map(|secs| (requests as f64 / secs, errors as f64 / secs));
                             let (lag, pending) = backlog(s);
-                            if let Some((c, e)) = rates {
+                            if secs.is_some() {
+                                let (c, e) = rates.unwrap_or((0.0, 0.0));
                                 h.push(cap, c, e, lag + pending);
                             }
                             service_json(s, h, rates)

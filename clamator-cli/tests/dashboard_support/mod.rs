@@ -12,6 +12,8 @@ use serde_json::Value;
 
 use crate::common::Scene;
 
+pub mod browser;
+
 /// `clamator dashboard` on a free loopback port; killed on drop.
 pub struct Dashboard {
     child: Child,
