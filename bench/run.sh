@@ -9,17 +9,21 @@
 # 3. starts ONE private redis-server on a free loopback port (never 6379), used by every
 #    scenario of both languages, one scenario at a time;
 # 4. runs the Rust scenarios (the raw Redis floor scenarios and the diagnostic one interleaved,
-#    each right before the Redis scenarios of the same concurrency), then the Python 0.1.9
-#    reference; each side runs its whole list N times in turn and reports per-figure medians,
-#    to damp drift in machine load;
-# 5. runs the Redis Cluster spread comparison (clamator-bench --spread: the same services
+#    each right before the Redis scenarios of the same concurrency), then the peer scenarios
+#    (each server in a process of its own: clamator-rs, the alternating and overlapped raw
+#    floors, a JetStream work queue, gRPC, core NATS against a nats-server the bench starts,
+#    Python 0.1.9 as server and as client), then the Python 0.1.9 in-process reference; each
+#    side runs its whole list N times in turn and reports per-figure medians, to damp drift
+#    in machine load;
+# 5. runs the Redis Cluster spread comparison (clamator-bench spread: the same services
 #    on one redis-server and on a private 3-master cluster, alternating, with each
 #    redis-server's CPU);
-# 6. generates BENCHMARKS.md from the two result files (clamator-bench --report) and appends
+# 6. generates BENCHMARKS.md from the two result files (clamator-bench report) and appends
 #    the spread section.
 #
 # Raw results (every round) are kept in bench/results/. Total time with the defaults: about
-# 5-6 minutes on 2 cores.
+# 8-9 minutes on 2 cores. The peer scenarios need nats-server (Debian package nats-server)
+# and are skipped with a message without it.
 set -euo pipefail
 
 DURATION_MS=2000
@@ -30,7 +34,7 @@ while [[ $# -gt 0 ]]; do
         --duration-ms) DURATION_MS="$2"; shift 2 ;;
         --warmup-ms) WARMUP_MS="$2"; shift 2 ;;
         --rounds) ROUNDS="$2"; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -39,7 +43,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 RESULTS="$HERE/results"
 VENV="$ROOT/interop/.venv"
-BIN="$ROOT/target/release/clamator-bench"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/clamator-bench"
 mkdir -p "$RESULTS"
 cd "$ROOT"
 
@@ -76,16 +80,16 @@ echo "# redis-server pid $REDIS_PID on $URL" >&2
 COMMON=(--duration-ms "$DURATION_MS" --warmup-ms "$WARMUP_MS" --rounds "$ROUNDS" --redis-url "$URL")
 status=0
 
-echo "# Rust (clamator-rs) and the raw Redis floor" >&2
+echo "# Rust (clamator-rs), the raw Redis floors and the peers" >&2
 "$BIN" "${COMMON[@]}" --diag --json "$RESULTS/rust.json" || status=1
 
 echo "# Python (clamator 0.1.9)" >&2
 "$PY" "$HERE/py/bench.py" run "${COMMON[@]}" --json "$RESULTS/python.json" || status=1
 
 echo "# Redis Cluster spread (one node vs 3 masters)" >&2
-"$BIN" --spread "$RESULTS/spread.md" --duration-ms "$DURATION_MS" --warmup-ms "$WARMUP_MS" --rounds "$ROUNDS" || status=1
+"$BIN" spread "$RESULTS/spread.md" --duration-ms "$DURATION_MS" --warmup-ms "$WARMUP_MS" --rounds "$ROUNDS" || status=1
 
-BENCH_RUSTC_VERSION="$(rustc --version)" "$BIN" --report "$ROOT/BENCHMARKS.md" \
+BENCH_RUSTC_VERSION="$(rustc --version)" "$BIN" report "$ROOT/BENCHMARKS.md" \
     --rust-json "$RESULTS/rust.json" --python-json "$RESULTS/python.json" --changes "$HERE/changes.md"
 if [[ -f "$RESULTS/spread.md" ]]; then cat "$RESULTS/spread.md" >> "$ROOT/BENCHMARKS.md"; fi
 exit "$status"

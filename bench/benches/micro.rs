@@ -6,9 +6,8 @@
 
 use std::hint::black_box;
 
-use clamator::{
-    decode_result, encode_params, Call, Context, Envelope, Id, IntoServiceTable, Response, RpcError, ServiceBuilder,
-};
+use clamator::transport::{decode_result, encode_params, Call, Envelope};
+use clamator::{Context, Id, IntoServiceTable, Response, RpcError, ServiceBuilder};
 use clamator_test_support::contracts::{AddParams, AddResult, ArithServer, Calculator};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use serde_json::json;

@@ -15,7 +15,8 @@
 
 use std::hint::black_box;
 
-use clamator::{Call, Envelope, Id, IntoServiceTable};
+use clamator::transport::{Call, Envelope};
+use clamator::{Id, IntoServiceTable};
 use clamator_test_support::contracts::{ArithServer, Calculator};
 use serde_json::json;
 

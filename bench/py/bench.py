@@ -7,6 +7,10 @@ packages clamator-protocol / clamator-over-memory / clamator-over-redis 0.1.9
     bench.py run   [--smoke] [--duration-ms N] [--warmup-ms N] [--rounds N] [--scenario S]...
                    [--json PATH] [--redis-url URL] [--list]
     bench.py serve --redis-url URL --prefix P      (a pool member: prints READY, serves until SIGTERM)
+    bench.py load  --redis-url URL --prefix P --concurrency N --duration-ms N --warmup-ms N
+                   (a load generator only, against servers already running on P: prints WINDOW START
+                   and WINDOW END around the measured window, then RESULT <json>; clamator-bench's
+                   peer scenarios use it to compare clients against the same server process)
 
 Scenarios: memory/c{1,16,64,256}, memory/notify, redis/s1/k1/c{1,16,64,256}, redis/s2/k1/c64,
 redis/s4/k1/c64, redis/notify. 0.1.9 has no per-service concurrency option (always 1), hence
@@ -563,6 +567,26 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_load(args: argparse.Namespace) -> int:
+    redis = client_redis(args.redis_url)
+    client = RedisRpcClient(redis=redis, key_prefix=args.prefix, default_timeout_ms=CALL_TIMEOUT_MS)
+    await client.start()
+    plan = (args.warmup_ms / 1000, args.duration_ms / 1000)
+    try:
+        results, seconds = await _drive(
+            plan,
+            [add_caller(client) for _ in range(args.concurrency)],
+            on_measure=lambda: print("WINDOW START", flush=True),
+            on_end=lambda: print("WINDOW END", flush=True),
+        )
+    finally:
+        await client.stop()
+        await redis.aclose()
+    outcome = _summarize(results, sum(r["completed"] for r in results), seconds)
+    print("RESULT " + json.dumps(outcome), flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -578,8 +602,15 @@ def main() -> int:
     serve = sub.add_parser("serve", help="one pool member")
     serve.add_argument("--redis-url", required=True)
     serve.add_argument("--prefix", required=True)
+    load = sub.add_parser("load", help="a load generator only, against running servers")
+    load.add_argument("--redis-url", required=True)
+    load.add_argument("--prefix", required=True)
+    load.add_argument("--concurrency", type=int, required=True)
+    load.add_argument("--duration-ms", type=int, required=True)
+    load.add_argument("--warmup-ms", type=int, required=True)
     args = parser.parse_args()
-    return asyncio.run(cmd_run(args) if args.command == "run" else cmd_serve(args))
+    commands = {"run": cmd_run, "serve": cmd_serve, "load": cmd_load}
+    return asyncio.run(commands[args.command](args))
 
 
 if __name__ == "__main__":

@@ -59,19 +59,27 @@ impl Keys {
     }
 }
 
-/// Creates the group and starts the server task.
 /// How the floor server answers a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerMode {
-    /// All replies and one XACK in one pipelined round trip per batch (the floor).
+    /// All replies and one XACK in one pipelined round trip per batch, awaited before the next
+    /// read: reading and answering alternate on one connection (the floor).
     Batched,
+    /// As `Batched`, but the replies + XACK go out on a second connection without waiting, so
+    /// the next read overlaps the answers to the previous batch.
+    Overlapped,
     /// One awaited XADD + XACK round trip per entry, one entry after the other: what a server
     /// that holds its only handler slot until the reply is acknowledged costs (diagnostic).
     PerEntry,
 }
 
+/// Creates the group and starts the server task.
 async fn start_server(url: &str, cmds: &str, mode: ServerMode) -> Result<JoinHandle<()>, String> {
     let mut conn = connect(url).await?;
+    let answers = match mode {
+        ServerMode::Overlapped => Some(connect(url).await?),
+        _ => None,
+    };
     let created: Result<Value, _> =
         redis::cmd("XGROUP").arg("CREATE").arg(cmds).arg(SERVICE).arg("$").arg("MKSTREAM").query_async(&mut conn).await;
     if let Err(e) = created {
@@ -81,13 +89,18 @@ async fn start_server(url: &str, cmds: &str, mode: ServerMode) -> Result<JoinHan
     }
     let cmds = cmds.to_owned();
     Ok(tokio::spawn(async move {
-        if let Err(e) = serve(conn, &cmds, mode).await {
+        if let Err(e) = serve(conn, answers, &cmds, mode).await {
             eprintln!("floor server stopped: {e}");
         }
     }))
 }
 
-async fn serve(mut conn: MultiplexedConnection, cmds: &str, mode: ServerMode) -> Result<(), redis::RedisError> {
+async fn serve(
+    mut conn: MultiplexedConnection,
+    answers: Option<MultiplexedConnection>,
+    cmds: &str,
+    mode: ServerMode,
+) -> Result<(), redis::RedisError> {
     let consumer = format!("{SERVICE}:floor");
     loop {
         let reply: Value = redis::cmd("XREADGROUP")
@@ -125,7 +138,17 @@ async fn serve(mut conn: MultiplexedConnection, cmds: &str, mode: ServerMode) ->
             ack.arg(&entry.id);
         }
         ack.ignore();
-        pipe.query_async::<()>(&mut conn).await?;
+        match &answers {
+            Some(answers) => {
+                let mut answers = answers.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = pipe.query_async::<()>(&mut answers).await {
+                        eprintln!("floor server: replies failed: {e}");
+                    }
+                });
+            }
+            None => pipe.query_async::<()>(&mut conn).await?,
+        }
     }
 }
 
@@ -255,6 +278,54 @@ impl Caller for PipelinedCaller {
     }
 }
 
+/// The floor server of the `peer/floor-*` scenarios, run in its own process: serves
+/// `{prefix}:cmds:arith` once its group exists.
+pub async fn serve_prefix(url: &str, prefix: &str, mode: ServerMode) -> Result<JoinHandle<()>, String> {
+    start_server(url, &format!("{prefix}:cmds:{SERVICE}"), mode).await
+}
+
+/// Callers of the pipelined floor client for a server on `prefix` (see [`serve_prefix`]), and
+/// their reply loop (abort it when done).
+pub async fn pipelined_callers(
+    url: &str,
+    prefix: &str,
+    concurrency: usize,
+) -> Result<(Vec<impl Caller>, JoinHandle<()>), String> {
+    let cmds = format!("{prefix}:cmds:{SERVICE}");
+    let replies = format!("{prefix}:replies:{}", uuid::Uuid::new_v4());
+    pipelined_client(url, &cmds, &replies, concurrency).await
+}
+
+async fn pipelined_client(
+    url: &str,
+    cmds: &str,
+    replies: &str,
+    concurrency: usize,
+) -> Result<(Vec<PipelinedCaller>, JoinHandle<()>), String> {
+    let pending: Pending = Arc::default();
+    let reader = connect(url).await?;
+    let replies_task = {
+        let (replies, pending) = (replies.to_owned(), Arc::clone(&pending));
+        tokio::spawn(async move {
+            if let Err(e) = reply_loop(reader, replies, pending).await {
+                eprintln!("floor reply loop stopped: {e}");
+            }
+        })
+    };
+    let writer = connect(url).await?;
+    let (next, cmds, replies) = (Arc::new(AtomicU64::new(0)), Arc::<str>::from(cmds), Arc::<str>::from(replies));
+    let callers = (0..concurrency)
+        .map(|_| PipelinedCaller {
+            writer: writer.clone(),
+            pending: Arc::clone(&pending),
+            next: Arc::clone(&next),
+            cmds: Arc::clone(&cmds),
+            replies: Arc::clone(&replies),
+        })
+        .collect();
+    Ok((callers, replies_task))
+}
+
 /// `floor/pipelined/cN` (and the diagnostic `diag/floor-per-entry/cN`).
 pub async fn pipelined(
     plan: Plan,
@@ -265,28 +336,7 @@ pub async fn pipelined(
 ) -> Result<Outcome, String> {
     let keys = Keys::new(scenario);
     let server = start_server(url, &keys.cmds, mode).await?;
-    let pending: Pending = Arc::default();
-    let reader = connect(url).await?;
-    let replies_task = {
-        let (replies, pending) = (keys.replies.clone(), Arc::clone(&pending));
-        tokio::spawn(async move {
-            if let Err(e) = reply_loop(reader, replies, pending).await {
-                eprintln!("floor reply loop stopped: {e}");
-            }
-        })
-    };
-    let writer = connect(url).await?;
-    let (next, cmds, replies) =
-        (Arc::new(AtomicU64::new(0)), Arc::<str>::from(keys.cmds.as_str()), Arc::<str>::from(keys.replies.as_str()));
-    let callers = (0..concurrency)
-        .map(|_| PipelinedCaller {
-            writer: writer.clone(),
-            pending: Arc::clone(&pending),
-            next: Arc::clone(&next),
-            cmds: Arc::clone(&cmds),
-            replies: Arc::clone(&replies),
-        })
-        .collect();
+    let (callers, replies_task) = pipelined_client(url, &keys.cmds, &keys.replies, concurrency).await?;
     let outcome = run_calls(plan, callers).await;
     for task in [server, replies_task] {
         task.abort();

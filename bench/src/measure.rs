@@ -24,6 +24,13 @@ pub trait Caller: Send + 'static {
     fn call(&mut self, seq: u64) -> impl Future<Output = Result<(), String>> + Send + '_;
 }
 
+/// An edge of the measured window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    Start,
+    End,
+}
+
 /// What a scenario measured.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
@@ -48,6 +55,12 @@ struct TaskResult {
 
 /// Runs `callers` (one task each) in request/reply mode.
 pub async fn run_calls<C: Caller>(plan: Plan, callers: Vec<C>) -> Outcome {
+    run_calls_probed(plan, callers, |_| {}).await
+}
+
+/// [`run_calls`], calling `at_edge(Edge::Start)` as the measured window opens and
+/// `at_edge(Edge::End)` as it closes (to read CPU counters over exactly the window).
+pub async fn run_calls_probed<C: Caller>(plan: Plan, callers: Vec<C>, mut at_edge: impl FnMut(Edge)) -> Outcome {
     let phase = Arc::new(AtomicU8::new(WARMUP));
     let handles: Vec<_> = callers
         .into_iter()
@@ -73,11 +86,13 @@ pub async fn run_calls<C: Caller>(plan: Plan, callers: Vec<C>) -> Outcome {
         .collect();
 
     tokio::time::sleep(plan.warmup).await;
+    at_edge(Edge::Start);
     phase.store(MEASURE, Ordering::Relaxed);
     let window_start = Instant::now();
     tokio::time::sleep(plan.measure).await;
     phase.store(STOP, Ordering::Relaxed);
     let seconds = window_start.elapsed().as_secs_f64();
+    at_edge(Edge::End);
 
     let mut results = Vec::with_capacity(handles.len());
     for handle in handles {

@@ -71,7 +71,7 @@ pub async fn notify(plan: Plan, concurrency: usize) -> Result<Outcome, String> {
     client.start().await.map_err(|e| e.to_string())?;
     let arith = ArithClient::new(client.clone());
     let callers = (0..concurrency).map(|_| RecordCaller(arith.clone())).collect();
-    let outcome = run_notify(plan, callers, handled, crate::NOTIFY_BACKLOG_MEMORY).await;
+    let outcome = run_notify(plan, callers, handled, crate::scenarios::NOTIFY_BACKLOG_MEMORY).await;
     client.stop().await;
     server.stop().await;
     Ok(outcome)

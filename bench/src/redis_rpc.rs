@@ -91,7 +91,7 @@ pub async fn notify(plan: Plan, url: &str, scenario: &str, concurrency: usize) -
     let client = start_client(url, &prefix).await?;
     let arith = ArithClient::new(client.clone());
     let callers = (0..concurrency).map(|_| RecordCaller(arith.clone())).collect();
-    let outcome = run_notify(plan, callers, handled, crate::NOTIFY_BACKLOG_REDIS).await;
+    let outcome = run_notify(plan, callers, handled, crate::scenarios::NOTIFY_BACKLOG_REDIS).await;
     teardown(url, &prefix, client, running).await;
     Ok(outcome)
 }

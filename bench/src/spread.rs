@@ -1,4 +1,4 @@
-//! `--spread`: the scaling argument for Redis Cluster in figures. The same N services (one
+//! `spread`: the scaling argument for Redis Cluster in figures. The same N services (one
 //! server and one client each, every client's reply stream on its service's shard) run on
 //! one redis-server and on a 3-master cluster, side by side in one run, alternating, with
 //! the CPU each redis-server used.
@@ -158,7 +158,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// Runs both topologies `rounds` times, alternating, and returns the Markdown section.
 pub async fn run(plan: Plan, rounds: usize) -> Result<String, String> {
-    let load_before = crate::loadavg().unwrap_or_default();
+    let load_before = crate::machine::loadavg().unwrap_or_default();
     let node = tokio::task::spawn_blocking(RedisServer::start_private).await.map_err(|e| e.to_string())?;
     let cluster = tokio::task::spawn_blocking(|| RedisCluster::start(3, 0)).await.map_err(|e| e.to_string())?;
     let prefix = fresh_prefix("spread");
@@ -181,9 +181,9 @@ pub async fn run(plan: Plan, rounds: usize) -> Result<String, String> {
             runs.push(run);
         }
     }
-    let load_after = crate::loadavg().unwrap_or_default();
+    let load_after = crate::machine::loadavg().unwrap_or_default();
     let mut md = String::new();
-    md.push_str("\n## Redis Cluster: services spread over shards (`clamator-bench --spread`)\n\n");
+    md.push_str("\n## Redis Cluster: services spread over shards (`clamator-bench spread`)\n\n");
     md.push_str(&format!(
         "{SERVICES} services, one server (concurrency 1) and one client per service, {CALLERS_PER_SERVICE} callers per \
          service, each client's reply stream on its service's shard; the same services on one redis-server and on a \

@@ -53,19 +53,28 @@
 //! `name = "wireName"` (`^[a-z][a-zA-Z0-9]*$`).
 //!
 //! A contract that breaks a rule is reported with a compile error at the offending tokens;
-//! the trait and placeholder types are still emitted so that one mistake yields one error.
+//! the trait, the client and the server are still emitted, with every method that passed, so
+//! that one mistake yields one error.
+//!
+//! Modules: `options` (one generic parser for the option lists), `check` (the semantic rules,
+//! producing a best-effort `model`), `expand` (the code), `names` and `shapes` (helpers). The
+//! full user-facing reference is `docs/contract.md`, shown on `clamator::contract`.
 
 use proc_macro::TokenStream;
 use quote::quote;
 
-mod codegen;
+mod check;
 mod crate_path;
+mod diagnostics;
+mod expand;
 mod model;
 mod names;
-mod parse;
+mod options;
 mod shapes;
 
-/// Declares a clamator contract; see the [crate documentation](crate).
+/// Declares a clamator contract. The reference (options, generated items, rules, examples)
+/// is on `clamator::contract`, the re-export in the `clamator` crate, where this macro is
+/// meant to be used from.
 #[proc_macro_attribute]
 pub fn contract(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
@@ -81,9 +90,8 @@ pub fn contract(attr: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#error #item).into();
         }
     };
-    match parse::contract(attr.into(), &item_trait) {
-        Ok(model) => codegen::expand(&model),
-        Err(errors) => codegen::fallback(&item_trait, &errors),
-    }
-    .into()
+    let (model, errors) = check::contract(attr.into(), &item_trait);
+    let errors = errors.map(|e| e.to_compile_error());
+    let expansion = expand::expand(&model);
+    quote!(#errors #expansion).into()
 }

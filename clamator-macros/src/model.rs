@@ -1,8 +1,8 @@
-//! The validated contract: what `parse` produces and `codegen` consumes.
+//! The checked contract: what `check` produces and `expand` consumes.
 
-use syn::{Attribute, Ident, ItemTrait, Path, Signature, Token, Type};
+use syn::{Attribute, Ident, ItemTrait, Path, Signature, Token, TraitItem, Type};
 
-/// A contract trait that passed every check.
+/// A contract trait, as far as it passed the checks.
 #[derive(Debug)]
 pub struct ContractModel {
     /// How generated code names the `clamator` crate (`::clamator` by default).
@@ -12,8 +12,13 @@ pub struct ContractModel {
     /// The trait as the user wrote it; only its header (attributes, visibility, name,
     /// supertraits, where clause) is reused, with `#[clamator(...)]` attributes removed.
     pub item: ItemTrait,
-    /// The methods, in declaration order.
+    /// The methods that passed every check, in declaration order.
     pub methods: Vec<MethodModel>,
+    /// Trait items that were rejected (an error is reported for each): kept in the trait as
+    /// written, left out of the client, server and method table.
+    pub rejected: Vec<TraitItem>,
+    /// The trait has generic parameters (rejected): no client or server methods can be made.
+    pub generic: bool,
 }
 
 /// One method of the contract.

@@ -1,22 +1,12 @@
-//! The wire-name rules (WIRE.md section 1), as the macro checks them at compile time.
+//! The wire-name rules (WIRE.md section 1) as the macro reports them: the rules themselves
+//! are the `clamator-names` crate's, shared with `clamator-core`.
 
-use heck::ToLowerCamelCase;
-
-/// `true` when `name` matches `^[a-z][a-z0-9-]*$`, the rule for service names.
-pub fn is_valid_service_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z')) && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
-}
-
-/// `true` when `name` matches `^[a-z][a-zA-Z0-9]*$`, the rule for method (wire) names.
-pub fn is_valid_method_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z')) && bytes.all(|b| b.is_ascii_alphanumeric())
-}
+pub use clamator_names::is_valid_service_name;
+use clamator_names::{is_valid_method_name, to_camel_case};
 
 /// The default wire name of a Rust method: its lowerCamelCase form (`slow_add` → `slowAdd`).
 pub fn default_wire_name(rust_name: &str) -> String {
-    rust_name.to_lower_camel_case()
+    to_camel_case(rust_name)
 }
 
 /// Checks a wire name; `derived_from` is the Rust name when the wire name was not given
@@ -28,7 +18,7 @@ pub fn check_wire_name(name: &str, derived_from: Option<&str>) -> Option<String>
     if name.contains('-') {
         return Some(format!(
             "method names may not contain '-' (since clamator 0.1.6): `{name}`; use camelCase, e.g. `{}`",
-            name.to_lower_camel_case()
+            to_camel_case(&name.replace('-', "_"))
         ));
     }
     Some(match derived_from {
@@ -51,30 +41,6 @@ mod tests {
         assert_eq!(default_wire_name("sleep_ms"), "sleepMs");
         assert_eq!(default_wire_name("get_user_by_id"), "getUserById");
         assert_eq!(default_wire_name("add2"), "add2");
-    }
-
-    #[test]
-    fn service_names() {
-        assert!(is_valid_service_name("arith"));
-        assert!(is_valid_service_name("user-store2"));
-        assert!(!is_valid_service_name(""));
-        assert!(!is_valid_service_name("Arith"));
-        assert!(!is_valid_service_name("2arith"));
-        assert!(!is_valid_service_name("-arith"));
-        assert!(!is_valid_service_name("ari_th"));
-        assert!(!is_valid_service_name("ari.th"));
-    }
-
-    #[test]
-    fn method_names() {
-        assert!(is_valid_method_name("add"));
-        assert!(is_valid_method_name("slowAdd"));
-        assert!(is_valid_method_name("add2"));
-        assert!(!is_valid_method_name(""));
-        assert!(!is_valid_method_name("SlowAdd"));
-        assert!(!is_valid_method_name("slow_add"));
-        assert!(!is_valid_method_name("slow-add"));
-        assert!(!is_valid_method_name("2add"));
     }
 
     #[test]

@@ -35,6 +35,47 @@ pub fn is_context(ty: &Type) -> bool {
     matches!(ungroup(ty), Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Context"))
 }
 
+/// When `ty` is written as a type that serde never makes a JSON object of (a number, a
+/// string, a bool, a sequence, an `Option`, a tuple or `()`, a reference...), a description
+/// of it for the error message. Aliases and newtypes are not seen here; the client refuses
+/// their values at run time (`params must be a JSON object`).
+pub fn not_an_object(ty: &Type) -> Option<String> {
+    const SCALARS: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64", "bool",
+        "char", "str", "String",
+    ];
+    const SEQUENCES: &[&str] = &["Vec", "VecDeque", "HashSet", "BTreeSet", "LinkedList", "BinaryHeap"];
+    let quoted = || format!("`{}`", quote::ToTokens::to_token_stream(ty).to_string().replace(' ', ""));
+    match ungroup(ty) {
+        Type::Tuple(tuple) if tuple.elems.is_empty() => Some("`()` (JSON `null`)".to_owned()),
+        Type::Tuple(_) | Type::Array(_) | Type::Slice(_) => Some(format!("{} (a JSON array)", quoted())),
+        Type::Reference(_) | Type::Ptr(_) => Some(format!("{} (a reference; params are owned values)", quoted())),
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?.ident.to_string();
+            if SCALARS.contains(&last.as_str()) {
+                Some(format!(
+                    "{} (a JSON {})",
+                    quoted(),
+                    if last == "bool" {
+                        "boolean"
+                    } else if matches!(last.as_str(), "char" | "str" | "String") {
+                        "string"
+                    } else {
+                        "number"
+                    }
+                ))
+            } else if SEQUENCES.contains(&last.as_str()) {
+                Some(format!("{} (a JSON array)", quoted()))
+            } else if last == "Option" {
+                Some(format!("{} (`null` when `None`)", quoted()))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
 fn ungroup(ty: &Type) -> &Type {
     match ty {
         Type::Group(group) => ungroup(&group.elem),
@@ -48,6 +89,28 @@ mod tests {
     use super::*;
     use quote::ToTokens;
     use syn::parse_quote;
+
+    #[test]
+    fn params_shapes() {
+        for ty in [
+            parse_quote!(u64),
+            parse_quote!(String),
+            parse_quote!(()),
+            parse_quote!((u8, u8)),
+            parse_quote!(Vec<Item>),
+            parse_quote!(Option<Params>),
+            parse_quote!(&'static str),
+            parse_quote!([u8; 4]),
+        ] {
+            let ty: Type = ty;
+            assert!(not_an_object(&ty).is_some(), "{}", ty.to_token_stream());
+        }
+        for ty in [parse_quote!(AddParams), parse_quote!(Box<AddParams>), parse_quote!(HashMap<String, u64>)] {
+            let ty: Type = ty;
+            assert!(not_an_object(&ty).is_none(), "{}", ty.to_token_stream());
+        }
+        assert_eq!(not_an_object(&parse_quote!(u64)).unwrap(), "`u64` (a JSON number)");
+    }
 
     #[test]
     fn result_types() {

@@ -2,9 +2,10 @@
 //!
 //! Typed RPC over queues. A contract is a Rust trait; `#[clamator::contract]` turns it into a
 //! typed client proxy, a service trait to implement, and a method table that any clamator
-//! transport can host. Every message is a JSON-RPC 2.0 envelope, params and results are
-//! validated on both sides (serde + [`validator`]), and the wire is the one the Python and
-//! TypeScript clamator 0.1.9 packages speak, so services written in any of them mix freely.
+//! transport can host. Every message is a JSON-RPC 2.0 envelope, params and results are any
+//! serde types, checked on both sides where they have [`validator`] rules, and the wire is the
+//! one the Python and TypeScript clamator 0.1.9 packages speak, so services written in any of
+//! them mix freely.
 //!
 //! ```
 //! use clamator::memory::{MemoryBus, MemoryRpcClient, MemoryRpcServer};
@@ -45,6 +46,34 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Where to read on
+//!
+//! - [`contract`]: the contract reference: options, generated items, method shapes, params and
+//!   result types, validation, failure as data ([`Outcome`]), the compile-time rules.
+//! - [`RpcError`], [`Error`], [`HandlerError`]: what handlers return and what callers get.
+//! - [`memory`], `redis`: the transports; [`LocalClient`]: calls without a transport, for
+//!   tests; [`AnyClient`]: a transport chosen at run time.
+//! - [`layers`]: middleware (tracing, metrics, deadlines) as tower layers.
+//! - [`transport`]: for transport and middleware authors.
+//!
+//! ## Dependencies
+//!
+//! clamator is not on crates.io; depend on it by path or git. `serde` (with `derive`) and
+//! `validator` 0.21 (with `derive`, exactly the version clamator uses) are needed by contract
+//! types; `tokio` runs the transports:
+//!
+//! ```toml
+//! [dependencies]
+//! clamator = { git = "https://example.invalid/clamator-rs", features = ["redis"] }
+//! # or: clamator = { path = "../clamator-rs/clamator", features = ["redis"] }
+//! serde = { version = "1", features = ["derive"] }
+//! validator = { version = "0.21", features = ["derive"] }
+//! tokio = { version = "1", features = ["rt-multi-thread", "macros"] }
+//! # optional, for the wire types below
+//! chrono = { version = "0.4", features = ["serde"] }
+//! uuid = { version = "1", features = ["serde"] }
+//! ```
+//!
 //! ## Features
 //!
 //! | feature | default | what it adds |
@@ -52,39 +81,66 @@
 //! | `macros` | yes | [`contract`], the attribute macro |
 //! | `memory` | yes | [`memory`]: the in-process bus transport |
 //! | `redis` | no | `redis`: the Redis Streams transport |
+//! | `metrics` | no | `layers::MetricsLayer` and the Redis transport's counters, through the `metrics` facade |
+//! | `anyhow` | no | handlers may return `anyhow::Result<T>` |
+//! | `base64` | no | `wire::base64`: bytes as base64 strings |
+//!
+#![doc = include_str!("../../docs/wire-types.md")]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use clamator_core::{
-    call, codes, decode_and_validate, decode_result, encode_params, is_valid_method_name, is_valid_service_name,
-    notify, to_camel_case, typed_method, typed_method_with_context, typed_notification,
-    typed_notification_with_context, validate, AnyClient, BoxFuture, Call, CallOptions, ClientCore, Context, Contract,
-    ContractError, DynRpcClient, Envelope, EnvelopeError, Error, Extensions, FieldError, Handler, HandlerError,
-    HandlerFuture, Id, IntoServiceTable, Lifecycle, LocSegment, LocalClient, Metadata, MethodDescriptor, MethodKind,
-    ProtocolError, Response, RpcClient, RpcError, RpcServer, ServerError, ServiceBuilder, ServiceDescriptor,
-    ServiceRegistry, ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
+    call, call_with_rules, codes, decode_and_validate, decode_with_rules, notify, notify_with_rules, AnyClient,
+    BoxFuture, CallOptions, ClientRequest, Context, Contract, ContractError, DynRpcClient, Error, Extensions,
+    FieldError, HandlerError, Id, IntoServiceTable, LayeredClient, LocSegment, LocalClient, Metadata, MethodDescriptor,
+    MethodKind, Outcome, ProtocolError, Response, RpcClient, RpcError, RpcRequest, RpcServer, Rules, ServerError,
+    ServiceBuilder, ServiceDescriptor, ServiceRegistry, ServiceTable, State, TransportError, DEFAULT_TIMEOUT,
 };
 
-#[doc(hidden)]
-pub use clamator_core::__private;
+pub use clamator_core::{layers, wire};
 
-pub use clamator_core::{layers, BoxCall, BoxDispatch, ClientRequest, Dispatch, LayeredClient, RpcRequest, Transport};
+/// The support module of `#[clamator::contract]`'s expansion; not a public API.
+#[doc(hidden)]
+pub use clamator_core::__private_0_1_0;
+
+/// For transport and middleware authors: envelopes, the client core and lifecycle, type-erased
+/// handlers, the dispatch pipeline's boxed services and the wire-name rules. An application
+/// that only declares contracts, implements them and calls them needs none of it.
+pub mod transport {
+    pub use clamator_core::{
+        decode_result, decode_result_with_rules, encode_params, encode_params_with_rules, from_validator,
+        is_valid_method_name, is_valid_service_name, to_camel_case, typed_method, typed_method_with_context,
+        typed_method_with_context_and_rules, typed_method_with_rules, typed_notification,
+        typed_notification_with_context, typed_notification_with_context_and_rules, typed_notification_with_rules,
+        validate, BoxCall, BoxDispatch, BoxFuture, Call, ClientCore, Dispatch, DynRpcClient, Envelope, EnvelopeError,
+        Handler, HandlerFuture, Id, Lifecycle, Response, RpcRequest, State, Transport,
+    };
+}
 
 /// Re-exported so that contracts can name `clamator::validator::Validate`; the derive macro
 /// itself still needs `validator` as a direct dependency.
 pub use validator;
 
 #[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+#[doc = include_str!("../../docs/contract.md")]
 pub use clamator_macros::contract;
 
 /// The in-process memory bus transport (feature `memory`).
 #[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub mod memory {
     pub use clamator_over_memory::*;
 }
 
 /// The Redis Streams transport (feature `redis`).
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis {
     pub use clamator_over_redis::*;
 }
+
+/// README.md's Rust examples, compiled as doctests (they use both transports).
+#[cfg(all(doctest, feature = "macros", feature = "memory", feature = "redis"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

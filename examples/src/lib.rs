@@ -65,10 +65,14 @@ impl Calculator {
     }
 }
 
+/// The application error code for a sum that overflows: outside -32768..-32000, which
+/// JSON-RPC and clamator's transports reserve (-32000..-32099 is the transports' range).
+pub const OVERFLOW: i64 = -31002;
+
 impl Arith for Calculator {
     async fn add(&self, p: AddParams) -> Result<AddResult, RpcError> {
         if !(p.a + p.b).is_finite() {
-            return Err(RpcError::new(-32001, "overflow").with_data(serde_json::json!({ "a": p.a, "b": p.b })));
+            return Err(RpcError::new(OVERFLOW, "overflow").with_data(serde_json::json!({ "a": p.a, "b": p.b })));
         }
         Ok(AddResult { sum: p.a + p.b })
     }
@@ -81,5 +85,14 @@ impl Arith for Calculator {
     async fn ping(&self, p: PingParams) {
         self.pings.fetch_add(1, Ordering::Relaxed);
         tracing::info!(note = %p.note, "ping");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The wire names of every params and result struct are camelCase, as 0.1.9 peers expect.
+    #[test]
+    fn wire_names_are_camel_case() {
+        super::ArithContract::assert_camel_case();
     }
 }

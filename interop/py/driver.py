@@ -41,6 +41,8 @@ from clamator_protocol import (
 from pydantic import BaseModel, Field, ValidationError
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from typed_contract import TYPED, TYPED_SCENARIOS, TypedService
+
 log = logging.getLogger("interop.driver")
 
 LANGUAGE = "python"
@@ -234,6 +236,7 @@ async def serve(args: argparse.Namespace) -> int:
     server.register_service(ARITH, ArithService(args.marker_file))
     server.register_service(NOTIFICATIONS, NotificationsService())
     server.register_service(KV, KvService())
+    server.register_service(TYPED, TypedService())
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -498,6 +501,7 @@ SCENARIOS: dict[str, Scenario] = {
     "late_put": sc_late_put,
     "get": sc_get,
     "quick_then_slow": sc_quick_then_slow,
+    **TYPED_SCENARIOS,
 }
 
 
@@ -557,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="clamator interop driver (Python, clamator 0.1.9)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="serve arith, notifications and kv")
+    s = sub.add_parser("serve", help="serve arith, notifications, kv and typed")
     s.add_argument("--redis-url", required=True)
     s.add_argument("--prefix", required=True)
     s.add_argument("--claim-idle-ms", type=int, default=60_000)

@@ -30,6 +30,9 @@ pub const SCENARIOS: &[&str] = &[
     "late_put",
     "get",
     "quick_then_slow",
+    "outcomes",
+    "types",
+    "int_vs_float",
 ];
 
 pub struct ClientArgs {
@@ -188,7 +191,10 @@ async fn run(c: &RedisRpcClient, scenario: &str, run_id: &str) -> Result<Value, 
             );
             json!({ "quick": quick, "slow": slow })
         }
-        other => return Err(clamator::ProtocolError::InvalidName(format!("unknown scenario {other}")).into()),
+        other => match crate::typed::scenario(c, other).await {
+            Some(out) => out?,
+            None => return Err(clamator::ProtocolError::InvalidName(format!("unknown scenario {other}")).into()),
+        },
     })
 }
 

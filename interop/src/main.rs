@@ -21,6 +21,7 @@
 mod client;
 mod contracts;
 mod serve;
+mod typed;
 
 use std::collections::HashMap;
 use std::process::ExitCode;

@@ -1,4 +1,4 @@
-//! `serve`: hosts arith, notifications and kv until SIGTERM/SIGINT.
+//! `serve`: hosts arith, notifications, kv and typed until SIGTERM/SIGINT.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -111,6 +111,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     server.register_service(ArithServer::new(ArithImpl { marker_file: args.marker_file.clone() }))?;
     server.register_service(NotificationsServer::new(NotificationsImpl::default()))?;
     server.register_service(KvServer::new(KvImpl::default()))?;
+    server.register_service(crate::typed::TypedServer::new(crate::typed::TypedImpl))?;
 
     // Install the handlers before READY so an early SIGTERM is never lost.
     let mut term = signal(SignalKind::terminate())?;

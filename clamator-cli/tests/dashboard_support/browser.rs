@@ -66,8 +66,7 @@ impl Driver {
                          "--no-first-run", format!("--window-size={width},{height}")],
             }),
         );
-        ClientBuilder::rustls()
-            .expect("rustls")
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{}", self.port))
             .await

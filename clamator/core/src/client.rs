@@ -16,7 +16,7 @@ use crate::envelope::{Call, Id, Response};
 use crate::error::{Error, ProtocolError, TransportError};
 use crate::lifecycle::{Lifecycle, State};
 use crate::names::{is_valid_method_name, is_valid_service_name};
-use crate::validation::validate;
+use crate::validation::{FieldError, Rules};
 
 /// The default call timeout: 30 seconds, as in clamator 0.1.9.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -24,7 +24,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Per-call options: a timeout override and metadata for the server.
 ///
 /// ```
-/// use clamator_core::CallOptions;
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::CallOptions;
 /// use std::time::Duration;
 ///
 /// let options = CallOptions::timeout(Duration::from_secs(2)).with_metadata("authorization", "Bearer s3cret");
@@ -186,7 +187,8 @@ impl<C: RpcClient> DynRpcClient for C {
 /// costs one extra allocation (the boxed future).
 ///
 /// ```
-/// use clamator_core::{AnyClient, LocalClient, RpcClient, CallOptions, ServiceBuilder};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{AnyClient, LocalClient, RpcClient, CallOptions, ServiceBuilder};
 /// use serde_json::json;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -255,32 +257,48 @@ impl RpcClient for AnyClient {
 ///
 /// A non-finite float (`inf`, `NaN`) is refused with
 /// [`ProtocolError::ParamsNotSerializable`]: JSON cannot represent it, and `serde_json` would
-/// silently send `null` instead.
+/// silently send `null` instead. Params that do not serialize to a JSON object are refused
+/// with [`ProtocolError::InvalidParams`] (`type` `model_type`): the wire carries named params.
 pub fn encode_params<P: Serialize + Validate>(params: &P) -> Result<Value, Error> {
-    validate(params).map_err(ProtocolError::InvalidParams)?;
+    encode_params_with_rules(params, Rules::validator())
+}
+
+/// [`encode_params`] with the checks given explicitly (`P` needs no `validator` rules).
+pub fn encode_params_with_rules<P: Serialize>(params: &P, rules: Rules<P>) -> Result<Value, Error> {
+    rules.check(params).map_err(ProtocolError::InvalidParams)?;
     let value = serde_json::to_value(params).map_err(ProtocolError::ParamsNotSerializable)?;
     if let Some(found) = crate::finite::check(params, &value) {
         let error = <serde_json::Error as serde::ser::Error>::custom(found.message());
         return Err(ProtocolError::ParamsNotSerializable(error).into());
+    }
+    if !value.is_object() {
+        let entry = FieldError::new(Vec::new(), "params must be a JSON object", "model_type");
+        return Err(ProtocolError::InvalidParams(vec![entry]).into());
     }
     Ok(value)
 }
 
 /// Decodes and validates a result; a mismatch is a [`ProtocolError`], never a panic.
 pub fn decode_result<R: DeserializeOwned + Validate>(value: Value) -> Result<R, Error> {
+    decode_result_with_rules(value, Rules::validator())
+}
+
+/// [`decode_result`] with the checks given explicitly (`R` needs no `validator` rules).
+pub fn decode_result_with_rules<R: DeserializeOwned>(value: Value, rules: Rules<R>) -> Result<R, Error> {
     let result: R =
         serde_path_to_error::deserialize(value).map_err(|e| ProtocolError::ResultMismatch(e.to_string()))?;
-    validate(&result).map_err(ProtocolError::InvalidResult)?;
+    rules.check(&result).map_err(ProtocolError::InvalidResult)?;
     Ok(result)
 }
 
 /// A typed call: validates params client-side, sends, decodes the result into `R`.
 ///
 /// ```no_run
-/// # async fn demo(client: impl clamator_core::RpcClient) -> Result<(), clamator_core::Error> {
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// # async fn demo(client: impl clamator::RpcClient) -> Result<(), clamator::Error> {
 /// # #[derive(serde::Serialize, validator::Validate)] struct AddParams { a: f64, b: f64 }
 /// # #[derive(serde::Deserialize, validator::Validate)] struct AddResult { sum: f64 }
-/// use clamator_core::{call, CallOptions};
+/// use clamator::{call, CallOptions};
 /// let r: AddResult = call(&client, "arith", "add", &AddParams { a: 1.0, b: 2.0 }, CallOptions::default()).await?;
 /// # Ok(()) }
 /// ```
@@ -303,6 +321,29 @@ where
     }
 }
 
+/// [`call`] with the checks of params and result given explicitly: any `Serialize` params
+/// and `DeserializeOwned` result, with or without `validator` rules.
+pub fn call_with_rules<'a, C, P, R>(
+    client: &'a C,
+    service: &'a str,
+    method: &'a str,
+    params: &P,
+    options: CallOptions,
+    params_rules: Rules<P>,
+    result_rules: Rules<R>,
+) -> impl Future<Output = Result<R, Error>> + Send + 'a
+where
+    C: RpcClient + ?Sized,
+    P: Serialize,
+    R: DeserializeOwned + 'a,
+{
+    let encoded = encode_params_with_rules(params, params_rules);
+    async move {
+        let value = client.call_value(service, method, encoded?, options).await?;
+        decode_result_with_rules(value, result_rules)
+    }
+}
+
 /// A typed notification: validates params client-side, then sends.
 pub fn notify<'a, C, P>(
     client: &'a C,
@@ -314,7 +355,22 @@ where
     C: RpcClient + ?Sized,
     P: Serialize + Validate,
 {
-    let encoded = encode_params(params);
+    notify_with_rules(client, service, method, params, Rules::validator())
+}
+
+/// [`notify`] with the checks of the params given explicitly.
+pub fn notify_with_rules<'a, C, P>(
+    client: &'a C,
+    service: &'a str,
+    method: &'a str,
+    params: &P,
+    params_rules: Rules<P>,
+) -> impl Future<Output = Result<(), Error>> + Send + 'a
+where
+    C: RpcClient + ?Sized,
+    P: Serialize,
+{
+    let encoded = encode_params_with_rules(params, params_rules);
     async move { client.notify_value(service, method, encoded?).await }
 }
 

@@ -19,7 +19,8 @@ pub type Metadata = BTreeMap<String, String>;
 /// value per type.
 ///
 /// ```
-/// use clamator_core::Extensions;
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::Extensions;
 ///
 /// #[derive(Debug, PartialEq)]
 /// struct User(String);
@@ -89,7 +90,8 @@ impl std::fmt::Debug for Extensions {
 /// not need it is written without it:
 ///
 /// ```
-/// use clamator_core::{Context, RpcError};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{Context, RpcError};
 /// # use serde::{Deserialize, Serialize};
 /// # use validator::Validate;
 /// # #[derive(Serialize, Deserialize, Validate)] pub struct AddParams { a: f64, b: f64 }

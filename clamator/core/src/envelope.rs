@@ -84,7 +84,9 @@ impl Call {
     /// Encodes the call as a JSON-RPC envelope.
     ///
     /// ```
-    /// use clamator_core::{Call, Id};
+    /// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+    /// use clamator::Id;
+    /// use clamator::transport::Call;
     /// let call = Call {
     ///     service: "arith".into(),
     ///     method: "add".into(),
@@ -144,7 +146,8 @@ impl Response {
     /// non-finite float in a result is written as `null`, never as `Infinity`.
     ///
     /// ```
-    /// use clamator_core::{Id, Response, RpcError};
+    /// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+    /// use clamator::{Id, Response, RpcError};
     /// let ok = Response::success(Id::from("7"), serde_json::json!({"sum": 5.0}));
     /// assert_eq!(ok.to_json(), r#"{"jsonrpc":"2.0","id":"7","result":{"sum":5.0}}"#);
     /// let err = Response::error(None, RpcError::new(-32700, "Parse error"));
@@ -222,7 +225,9 @@ impl Envelope {
     /// is `-32700` and still carries the id, so the caller can be answered.
     ///
     /// ```
-    /// use clamator_core::{Envelope, codes};
+    /// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+    /// use clamator::codes;
+    /// use clamator::transport::Envelope;
     /// let env = Envelope::parse(br#"{"jsonrpc":"2.0","method":"arith.add","params":{"a":1},"id":"x"}"#).unwrap();
     /// assert!(matches!(env, Envelope::Call(ref c) if c.service == "arith" && c.method == "add"));
     ///

@@ -35,7 +35,8 @@ pub mod codes {
 /// caller exactly as the handler built them.
 ///
 /// ```
-/// use clamator_core::RpcError;
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::RpcError;
 /// use serde_json::json;
 ///
 /// let err = RpcError::new(-32000, "division by zero").with_data(json!({ "a": 1.0 }));
@@ -258,7 +259,8 @@ impl TransportError {
 /// [`TransportError`].
 ///
 /// ```
-/// use clamator_core::{Error, RpcError, TransportError};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{Error, RpcError, TransportError};
 ///
 /// fn describe(err: &Error) -> &'static str {
 ///     match err {

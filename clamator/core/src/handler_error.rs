@@ -12,7 +12,8 @@ use crate::error::RpcError;
 /// `From<YourError> for RpcError` and return `Result<T, YourError>` from the handler.
 ///
 /// ```
-/// use clamator_core::{HandlerError, RpcError};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{HandlerError, RpcError};
 ///
 /// fn read_config(path: &str) -> Result<String, HandlerError> {
 ///     let text = std::fs::read_to_string(path)?; // io::Error
@@ -56,6 +57,7 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for HandlerError {
 /// becomes `-32603 Internal error` with the anyhow message chain, unless it wraps an
 /// [`RpcError`], which passes through unchanged.
 #[cfg(feature = "anyhow")]
+#[cfg_attr(docsrs, doc(cfg(feature = "anyhow")))]
 impl From<anyhow::Error> for RpcError {
     fn from(e: anyhow::Error) -> RpcError {
         match e.downcast::<RpcError>() {

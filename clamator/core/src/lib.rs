@@ -5,6 +5,7 @@
 //! Applications depend on the `clamator` facade crate, which re-exports this crate together
 //! with the `#[contract]` macro and the transports; transport crates depend on this one.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 mod context;
@@ -17,17 +18,41 @@ pub mod layers;
 mod lifecycle;
 mod local;
 mod names;
+mod outcome;
 mod pipeline;
 mod server;
 mod service;
+mod typed;
 mod validation;
+pub mod wire;
 
 #[doc(hidden)]
-pub mod __private;
+#[path = "private_support.rs"]
+pub mod __private_0_1_0;
+
+/// The support module's name carries the crate version; a version bump must rename it (and
+/// the macro, which derives the name from its own version, follows).
+const _: () = {
+    const fn same(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+    assert!(same(env!("CARGO_PKG_VERSION"), "0.1.0"), "rename __private_0_1_0 after the version");
+};
 
 pub use client::{
-    call, decode_result, encode_params, notify, AnyClient, BoxFuture, CallOptions, ClientCore, DynRpcClient, RpcClient,
-    DEFAULT_TIMEOUT,
+    call, call_with_rules, decode_result, decode_result_with_rules, encode_params, encode_params_with_rules, notify,
+    notify_with_rules, AnyClient, BoxFuture, CallOptions, ClientCore, DynRpcClient, RpcClient, DEFAULT_TIMEOUT,
 };
 pub use context::{Context, Extensions, Metadata};
 pub use contract::{Contract, MethodDescriptor, MethodKind, ServiceDescriptor};
@@ -37,10 +62,15 @@ pub use handler_error::HandlerError;
 pub use lifecycle::{Lifecycle, State};
 pub use local::LocalClient;
 pub use names::{is_valid_method_name, is_valid_service_name, to_camel_case};
+pub use outcome::Outcome;
 pub use pipeline::{BoxCall, BoxDispatch, ClientRequest, Dispatch, LayeredClient, RpcRequest, Transport};
 pub use server::{RpcServer, ServiceRegistry};
 pub use service::{
     typed_method, typed_method_with_context, typed_notification, typed_notification_with_context, Handler,
     HandlerFuture, IntoServiceTable, ServiceBuilder, ServiceTable,
 };
-pub use validation::{decode_and_validate, from_validator, validate, FieldError, LocSegment};
+pub use typed::{
+    typed_method_with_context_and_rules, typed_method_with_rules, typed_notification_with_context_and_rules,
+    typed_notification_with_rules,
+};
+pub use validation::{decode_and_validate, decode_with_rules, from_validator, validate, FieldError, LocSegment, Rules};

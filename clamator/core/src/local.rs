@@ -37,7 +37,8 @@ use crate::service::{IntoServiceTable, ServiceTable};
 /// Cloning is cheap and shares the services.
 ///
 /// ```
-/// use clamator_core::{call, CallOptions, Error, LocalClient, RpcClient, RpcError, ServiceBuilder};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{call, CallOptions, Error, LocalClient, RpcClient, RpcError, ServiceBuilder};
 /// use serde::{Deserialize, Serialize};
 /// use validator::Validate;
 ///

@@ -9,8 +9,9 @@
 //! A table or client without layers runs no tower code at all.
 //!
 //! ```
-//! use clamator_core::layers::{DeadlineLayer, TracingLayer};
-//! use clamator_core::{ServiceBuilder, ServiceTable};
+//! # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+//! use clamator::layers::{DeadlineLayer, TracingLayer};
+//! use clamator::{ServiceBuilder, ServiceTable};
 //!
 //! let table: ServiceTable = ServiceBuilder::new("echo")
 //!     .raw_method("echo", |p| async move { Ok(p) })
@@ -113,9 +114,10 @@ impl<C: RpcClient + Clone + 'static> Service<ClientRequest> for Transport<C> {
 /// (generated proxies included). Notifications go straight to the inner client.
 ///
 /// ```no_run
-/// # async fn demo(client: clamator_core::LocalClient) {
-/// use clamator_core::layers::TracingLayer;
-/// use clamator_core::LayeredClient;
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// # async fn demo(client: clamator::LocalClient) {
+/// use clamator::layers::TracingLayer;
+/// use clamator::LayeredClient;
 ///
 /// let traced = LayeredClient::new(client, TracingLayer::new());
 /// // ArithClient::new(traced) ...

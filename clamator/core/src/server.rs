@@ -24,7 +24,8 @@ use crate::service::ServiceTable;
 /// idempotent; `start` or `register_service` after `stop` is [`ServerError::Stopped`].
 ///
 /// ```
-/// use clamator_core::{BoxFuture, RpcServer, ServerError, ServiceRegistry, ServiceTable, State};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{BoxFuture, RpcServer, ServerError, ServiceRegistry, ServiceTable, State};
 ///
 /// /// A toy transport: the registry does all the rule keeping.
 /// #[derive(Default)]
@@ -47,7 +48,7 @@ use crate::service::ServiceTable;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let server: Box<dyn RpcServer> = Box::new(Toy::default());
-/// let echo = clamator_core::ServiceBuilder::new("echo").raw_method("echo", |p| async move { Ok(p) }).build().unwrap();
+/// let echo = clamator::ServiceBuilder::new("echo").raw_method("echo", |p| async move { Ok(p) }).build().unwrap();
 /// server.register_service(echo.clone()).unwrap();
 /// assert!(matches!(server.register_service(echo), Err(ServerError::DuplicateService(_))));
 /// server.start().await.unwrap();
@@ -92,7 +93,8 @@ struct Registered {
 /// - [`stop`](Self::stop): for good, idempotent.
 ///
 /// ```
-/// use clamator_core::{ServerError, ServiceBuilder, ServiceRegistry, State};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{ServerError, ServiceBuilder, ServiceRegistry, State};
 ///
 /// let registry = ServiceRegistry::new();
 /// let echo = ServiceBuilder::new("echo").raw_method("echo", |p| async move { Ok(p) }).build().unwrap();

@@ -25,7 +25,7 @@ use crate::envelope::{Call, Response};
 use crate::error::{codes, ContractError, RpcError};
 use crate::names::{is_valid_method_name, is_valid_service_name};
 use crate::pipeline::{BoxDispatch, Dispatch, RpcRequest};
-use crate::validation::{decode_and_validate, validate, FieldError};
+use crate::validation::Rules;
 
 /// The boxed future a type-erased handler returns.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>>;
@@ -49,7 +49,9 @@ impl Handler {
     /// validation beyond the envelope's.
     ///
     /// ```
-    /// use clamator_core::{Call, Handler, Id, MethodDescriptor, MethodKind, ServiceDescriptor, ServiceTable};
+    /// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+    /// use clamator::transport::{Call, Handler};
+    /// use clamator::{Id, MethodDescriptor, MethodKind, ServiceDescriptor, ServiceTable};
     /// use serde_json::json;
     /// use std::borrow::Cow;
     ///
@@ -76,11 +78,11 @@ impl Handler {
         Self(HandlerFn::WithContext(Arc::new(move |ctx, params| Box::pin(f(ctx, params)))))
     }
 
-    fn plain(f: impl Fn(Value) -> HandlerFuture + Send + Sync + 'static) -> Self {
+    pub(crate) fn plain(f: impl Fn(Value) -> HandlerFuture + Send + Sync + 'static) -> Self {
         Self(HandlerFn::Plain(Arc::new(f)))
     }
 
-    fn with_context(f: impl Fn(Context, Value) -> HandlerFuture + Send + Sync + 'static) -> Self {
+    pub(crate) fn with_context(f: impl Fn(Context, Value) -> HandlerFuture + Send + Sync + 'static) -> Self {
         Self(HandlerFn::WithContext(Arc::new(f)))
     }
 }
@@ -106,17 +108,7 @@ where
     F: Fn(P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, E>> + Send + 'static,
 {
-    // Written out rather than through `typed_method_with_context`: one closure less per
-    // request on the common path.
-    Handler::plain(move |params: Value| -> HandlerFuture {
-        match decode_params::<P>(params) {
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-            Ok(params) => {
-                let fut = f(params);
-                Box::pin(async move { encode_result(&fut.await.map_err(Into::into)?) })
-            }
-        }
-    })
+    crate::typed::typed_method_with_rules(Rules::validator(), Rules::validator(), f)
 }
 
 /// [`typed_method`] for a function that also takes the request's [`Context`].
@@ -128,15 +120,7 @@ where
     F: Fn(Context, P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, E>> + Send + 'static,
 {
-    Handler::with_context(move |ctx: Context, params: Value| -> HandlerFuture {
-        match decode_params::<P>(params) {
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-            Ok(params) => {
-                let fut = f(ctx, params);
-                Box::pin(async move { encode_result(&fut.await.map_err(Into::into)?) })
-            }
-        }
-    })
+    crate::typed::typed_method_with_context_and_rules(Rules::validator(), Rules::validator(), f)
 }
 
 /// Wraps a typed async notification handler as a [`Handler`]; params are decoded and
@@ -147,14 +131,7 @@ where
     F: Fn(P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    // Written out rather than through `typed_notification_with_context`: one closure less
-    // per request on the common path.
-    Handler::plain(move |params: Value| -> HandlerFuture {
-        match decode_params::<P>(params) {
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-            Ok(params) => Box::pin(f(params).map(|()| Ok(Value::Null))),
-        }
-    })
+    crate::typed::typed_notification_with_rules(Rules::validator(), f)
 }
 
 /// [`typed_notification`] for a function that also takes the request's [`Context`].
@@ -164,36 +141,7 @@ where
     F: Fn(Context, P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    Handler::with_context(move |ctx: Context, params: Value| -> HandlerFuture {
-        match decode_params::<P>(params) {
-            Err(error) => Box::pin(std::future::ready(Err(error))),
-            Ok(params) => Box::pin(f(ctx, params).map(|()| Ok(Value::Null))),
-        }
-    })
-}
-
-/// Params are named: a JSON object (as Pydantic models require). serde alone would accept an
-/// array for a struct, by position.
-fn decode_params<P: DeserializeOwned + Validate>(params: Value) -> Result<P, RpcError> {
-    if !params.is_object() {
-        let entry = FieldError::new(Vec::new(), "params must be a JSON object", "model_type");
-        return Err(RpcError::invalid_params(&[entry]));
-    }
-    decode_and_validate::<P>(params).map_err(|errors| RpcError::invalid_params(&errors))
-}
-
-/// Validates and serializes a handler's result. A non-finite float (`inf`, `NaN`), which
-/// JSON cannot hold and `serde_json` would write as `null`, is a `-32603 Result validation
-/// failed` error whose `data.errors` names the field (`type` `finite_number`): the caller
-/// never receives a `null` the handler did not return.
-fn encode_result<R: Serialize + Validate>(result: &R) -> Result<Value, RpcError> {
-    validate(result).map_err(|errors| RpcError::result_validation_failed(&errors))?;
-    let value = serde_json::to_value(result).map_err(|e| RpcError::internal("SerializationError", e.to_string()))?;
-    if let Some(found) = crate::finite::check(result, &value) {
-        let error = FieldError::new(found.loc.clone(), found.message(), "finite_number");
-        return Err(RpcError::result_validation_failed(&[error]));
-    }
-    Ok(value)
+    crate::typed::typed_notification_with_context_and_rules(Rules::validator(), f)
 }
 
 struct MethodEntry {
@@ -391,7 +339,8 @@ impl IntoServiceTable for ServiceTable {
 /// macro-generated services on one server.
 ///
 /// ```
-/// use clamator_core::{RpcError, ServiceBuilder};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::{RpcError, ServiceBuilder};
 /// use serde::{Deserialize, Serialize};
 /// use validator::Validate;
 ///
@@ -434,6 +383,40 @@ impl ServiceBuilder {
         Fut: Future<Output = Result<R, E>> + Send + 'static,
     {
         self.push(name.into(), MethodKind::Method, typed_method(f))
+    }
+
+    /// Adds a typed method whose params and result are checked with the given [`Rules`]
+    /// instead of `validator` rules: for types without a `Validate` impl.
+    ///
+    /// ```
+    /// # mod clamator { pub use clamator_core::*; }
+    /// use clamator::{RpcError, Rules, ServiceBuilder};
+    /// use std::collections::HashMap;
+    ///
+    /// let service = ServiceBuilder::new("stats")
+    ///     .method_with_rules("total", Rules::none(), Rules::none(), |p: HashMap<String, u64>| async move {
+    ///         Ok::<u64, RpcError>(p.values().sum())
+    ///     })
+    ///     .build()
+    ///     .expect("valid names");
+    /// assert_eq!(service.descriptor().methods[0].name, "total");
+    /// ```
+    #[must_use]
+    pub fn method_with_rules<P, R, E, F, Fut>(
+        self,
+        name: impl Into<String>,
+        params_rules: Rules<P>,
+        result_rules: Rules<R>,
+        f: F,
+    ) -> Self
+    where
+        P: DeserializeOwned + Send + 'static,
+        R: Serialize + 'static,
+        E: Into<RpcError> + 'static,
+        F: Fn(P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, E>> + Send + 'static,
+    {
+        self.push(name.into(), MethodKind::Method, crate::typed::typed_method_with_rules(params_rules, result_rules, f))
     }
 
     /// Adds a typed method that also takes the request's [`Context`].

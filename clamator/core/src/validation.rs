@@ -79,6 +79,7 @@ pub(crate) fn summarize(errors: &[FieldError]) -> String {
 /// This is what the dispatcher does with incoming params (and the client with results).
 ///
 /// ```
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
 /// use serde::Deserialize;
 /// use validator::Validate;
 ///
@@ -89,24 +90,99 @@ pub(crate) fn summarize(errors: &[FieldError]) -> String {
 ///     sleep_ms: u64,
 /// }
 ///
-/// let errors = clamator_core::decode_and_validate::<Params>(serde_json::json!({"sleepMs": 0}))
+/// let errors = clamator::decode_and_validate::<Params>(serde_json::json!({"sleepMs": 0}))
 ///     .unwrap_err();
 /// assert_eq!(errors[0].path(), "sleepMs");
 /// assert_eq!(errors[0].kind, "range");
 ///
-/// let errors = clamator_core::decode_and_validate::<Params>(serde_json::json!({})).unwrap_err();
+/// let errors = clamator::decode_and_validate::<Params>(serde_json::json!({})).unwrap_err();
 /// assert_eq!(errors[0].path(), "sleepMs");
 /// assert_eq!(errors[0].kind, "missing");
 /// ```
 pub fn decode_and_validate<T: DeserializeOwned + Validate>(value: Value) -> Result<T, Vec<FieldError>> {
+    decode_with_rules(value, Rules::validator())
+}
+
+/// Deserializes `value` into `T` and runs `rules` on it: [`decode_and_validate`] for a type
+/// with or without `validator` rules.
+pub fn decode_with_rules<T: DeserializeOwned>(value: Value, rules: Rules<T>) -> Result<T, Vec<FieldError>> {
     let decoded: T = serde_path_to_error::deserialize(value).map_err(|e| vec![from_serde(&e)])?;
-    decoded.validate().map_err(|e| from_validator(&e))?;
+    rules.check(&decoded)?;
     Ok(decoded)
 }
 
 /// Runs `value`'s validation rules and converts failures to [`FieldError`]s.
-pub fn validate<T: Validate>(value: &T) -> Result<(), Vec<FieldError>> {
+pub fn validate<T: Validate + ?Sized>(value: &T) -> Result<(), Vec<FieldError>> {
     value.validate().map_err(|e| from_validator(&e))
+}
+
+/// The checks clamator runs on a value at an edge, after (or before) serde: a type's
+/// `validator` rules, or none when the type has no rules.
+///
+/// `#[clamator::contract]` picks one for every params and result type at compile time:
+/// [`Rules::validator`] for a type that implements [`validator::Validate`] (and for an
+/// `Option` of one), [`Rules::none`] for any other type (`u64`, `()`, `String`, an enum,
+/// a `Vec` of plain values, ...). Hand-written services choose with the `*_with_rules`
+/// functions ([`typed_method_with_rules`](crate::typed_method_with_rules), ...).
+///
+/// ```
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::Rules;
+/// use validator::Validate;
+///
+/// #[derive(Validate)]
+/// struct Name { #[validate(length(min = 1))] text: String }
+///
+/// assert!(Rules::<Name>::validator().check(&Name { text: String::new() }).is_err());
+/// assert!(Rules::<u64>::none().check(&7).is_ok());
+/// ```
+pub struct Rules<T: ?Sized> {
+    check: fn(&T) -> Result<(), Vec<FieldError>>,
+}
+
+impl<T: ?Sized> Rules<T> {
+    /// No checks beyond what serde does.
+    pub fn none() -> Self {
+        Self { check: |_| Ok(()) }
+    }
+
+    /// Checks with a function of your own.
+    pub fn custom(check: fn(&T) -> Result<(), Vec<FieldError>>) -> Self {
+        Self { check }
+    }
+
+    /// Runs the checks.
+    pub fn check(&self, value: &T) -> Result<(), Vec<FieldError>> {
+        (self.check)(value)
+    }
+}
+
+impl<T: Validate + ?Sized> Rules<T> {
+    /// The type's `validator` rules.
+    pub fn validator() -> Self {
+        Self { check: validate::<T> }
+    }
+}
+
+impl<T: Validate> Rules<Option<T>> {
+    /// The `validator` rules of the value inside, when there is one.
+    pub fn validator_if_some() -> Self {
+        Self { check: |value| value.as_ref().map_or(Ok(()), validate::<T>) }
+    }
+}
+
+impl<T: ?Sized> Clone for Rules<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Rules<T> {}
+
+impl<T: ?Sized> fmt::Debug for Rules<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rules").finish_non_exhaustive()
+    }
 }
 
 fn from_serde(err: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
@@ -158,7 +234,9 @@ pub fn from_validator(errors: &ValidationErrors) -> Vec<FieldError> {
 
 fn walk(errors: &ValidationErrors, prefix: &mut Vec<LocSegment>, out: &mut Vec<FieldError>) {
     for (field, kind) in errors.errors() {
-        let is_struct_level = field == "__all__";
+        // `__all__`: struct-level rules; `_tmp_validator`: what validator names a
+        // collection's own entry (a `Vec<T>` result) before its indexes.
+        let is_struct_level = field == "__all__" || field == "_tmp_validator";
         if !is_struct_level {
             prefix.push(LocSegment::Field(to_camel_case(field)));
         }

@@ -18,7 +18,8 @@ pub(crate) struct Hosted {
 /// the same bus.
 ///
 /// ```
-/// let bus = clamator_over_memory::MemoryBus::new();
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } pub mod memory { pub use clamator_over_memory::*; } }
+/// let bus = clamator::memory::MemoryBus::new();
 /// let same = bus.clone();
 /// assert!(bus.services().is_empty() && same.services().is_empty());
 /// ```

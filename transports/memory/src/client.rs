@@ -21,8 +21,9 @@ struct Inner {
 /// A client on a [`MemoryBus`]. Cloning is cheap; one client backs any number of proxies.
 ///
 /// ```
-/// # use clamator_over_memory::{MemoryBus, MemoryRpcClient};
-/// # use clamator_core::{RpcClient, CallOptions, Error, TransportError};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } pub mod memory { pub use clamator_over_memory::*; } }
+/// # use clamator::memory::{MemoryBus, MemoryRpcClient};
+/// # use clamator::{RpcClient, CallOptions, Error, TransportError};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let bus = MemoryBus::new();
 /// let client = MemoryRpcClient::new(&bus);

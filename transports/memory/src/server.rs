@@ -57,9 +57,10 @@ impl Hosted {
 /// their callers get `transport stopped`.
 ///
 /// ```
-/// # use clamator_over_memory::{MemoryBus, MemoryRpcServer};
-/// # use clamator_core::ServiceBuilder;
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), clamator_core::ServerError> {
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } pub mod memory { pub use clamator_over_memory::*; } }
+/// # use clamator::memory::{MemoryBus, MemoryRpcServer};
+/// # use clamator::ServiceBuilder;
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), clamator::ServerError> {
 /// let bus = MemoryBus::new();
 /// let server = MemoryRpcServer::new(&bus);
 /// let echo = ServiceBuilder::new("echo").raw_method("echo", |p| async move { Ok(p) }).build().unwrap();

@@ -65,8 +65,9 @@ impl DeadLetter {
 /// Lists, replays and purges the dead letters under one key prefix.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), clamator_core::TransportError> {
-/// use clamator_over_redis::DeadLetters;
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } pub mod redis { pub use clamator_over_redis::*; } }
+/// # async fn demo() -> Result<(), clamator::TransportError> {
+/// use clamator::redis::DeadLetters;
 ///
 /// let dead = DeadLetters::connect("redis://127.0.0.1:6379", "myapp").await?;
 /// for letter in dead.list("arith", 100).await? {

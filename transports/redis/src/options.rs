@@ -18,12 +18,13 @@ use crate::DEFAULT_MAX_PAYLOAD;
 /// to each builder with `options(..)`, which replaces everything these setters set.
 ///
 /// ```
-/// use clamator_over_redis::{ConnectionOptions, RedisRpcClient, RedisRpcServer};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } pub mod redis { pub use clamator_over_redis::*; } }
+/// use clamator::redis::{ConnectionOptions, RedisRpcClient, RedisRpcServer};
 ///
 /// let options = ConnectionOptions::new().url("redis://127.0.0.1:6379").max_payload_bytes(1 << 20);
 /// let server = RedisRpcServer::builder("myapp").options(options.clone()).concurrency(4).build()?;
 /// let client = RedisRpcClient::builder("myapp").options(options).build()?;
-/// # Ok::<(), clamator_core::TransportError>(())
+/// # Ok::<(), clamator::TransportError>(())
 /// ```
 ///
 /// Where Redis is: one node ([`url`](Self::url) or [`client`](Self::client)), a master

@@ -19,5 +19,6 @@ mod trace;
 
 pub use deadline::{Deadline, DeadlineLayer};
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use metrics::{Metrics, MetricsLayer};
 pub use trace::{TraceContext, Tracing, TracingLayer};

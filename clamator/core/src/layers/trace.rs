@@ -21,8 +21,9 @@ const TRACEPARENT: &str = "traceparent";
 /// handler can continue the trace in the calls it makes:
 ///
 /// ```
-/// use clamator_core::layers::TraceContext;
-/// use clamator_core::{CallOptions, Context};
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+/// use clamator::layers::TraceContext;
+/// use clamator::{CallOptions, Context};
 ///
 /// fn downstream_options(ctx: &Context) -> CallOptions {
 ///     let mut options = CallOptions::default();

@@ -141,9 +141,10 @@ struct Inner {
 /// generated proxies.
 ///
 /// ```no_run
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } pub mod redis { pub use clamator_over_redis::*; } }
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use clamator_over_redis::RedisRpcClient;
-/// use clamator_core::{CallOptions, RpcClient};
+/// use clamator::redis::RedisRpcClient;
+/// use clamator::{CallOptions, RpcClient};
 /// use std::time::Duration;
 ///
 /// let client = RedisRpcClient::builder("myapp")

@@ -120,7 +120,7 @@ impl Worker {
         for c in batch {
             if let Some(reply) = &c.reply {
                 let added = push_reply(&mut pipe, reply, maxlen);
-                owners.extend(std::iter::repeat(c.entry_id.as_str()).take(added));
+                owners.extend(std::iter::repeat_n(c.entry_id.as_str(), added));
             }
         }
         let ids: Vec<&str> = batch.iter().map(|c| c.entry_id.as_str()).collect();

@@ -85,8 +85,9 @@ impl Shared {
 /// know when the server is done.
 ///
 /// ```no_run
-/// # async fn demo(table: clamator_core::ServiceTable) -> Result<(), Box<dyn std::error::Error>> {
-/// use clamator_over_redis::RedisRpcServer;
+/// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } pub mod redis { pub use clamator_over_redis::*; } }
+/// # async fn demo(table: clamator::ServiceTable) -> Result<(), Box<dyn std::error::Error>> {
+/// use clamator::redis::RedisRpcServer;
 ///
 /// let server = RedisRpcServer::builder("myapp").url("redis://127.0.0.1:6379").concurrency(4).build()?;
 /// server.register_service(table)?;
