@@ -138,7 +138,7 @@ impl Inspector {
             let info: Value = self.query(redis::cmd("XINFO").arg("STREAM").arg(&key), "XINFO STREAM").await?;
             let last = get_text(&mut fields(info), "last-generated-id").and_then(|id| id_ms(&id));
             let idle_ms = last.filter(|&ms| ms > 0).map(|ms| (now - ms).max(0));
-            if idle_ms.map_or(true, |idle| idle >= reply_idle.as_millis() as i64) {
+            if idle_ms.is_none_or(|idle| idle >= reply_idle.as_millis() as i64) {
                 plan.reply_streams.push(StaleReplyStream { key, idle_ms });
             }
         }

@@ -210,7 +210,7 @@ pub fn compare_manifests(committed: &Value, current: &Value, scope: Option<&[Str
     let empty = Map::new();
     let contracts = |m: &Value| m.get("contracts").and_then(Value::as_object).cloned().unwrap_or_default();
     let (old, new) = (contracts(committed), contracts(current));
-    let in_scope = |s: &str| scope.map_or(true, |names| names.iter().any(|n| n == s));
+    let in_scope = |s: &str| scope.is_none_or(|names| names.iter().any(|n| n == s));
     let mut names: Vec<&String> = old.keys().chain(new.keys()).filter(|s| in_scope(s)).collect();
     names.sort();
     names.dedup();
