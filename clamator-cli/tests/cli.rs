@@ -352,3 +352,29 @@ fn uuid_like() -> String {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
     )
 }
+
+#[test]
+fn contract_schemas_manifest_and_drift_from_the_code() {
+    use clamator::redis::discovery::{compare_manifests, describe_contract, manifest, openrpc, Drift};
+    use clamator::Contract;
+
+    // Schemas from the contract's schemars derives; none for types without the derive.
+    let schemas = BillingContract::schemas();
+    assert_eq!(schemas.len(), 2);
+    assert_eq!(schemas[0].method, "charge");
+    assert_eq!(schemas[0].params.as_ref().unwrap()["properties"]["cents"]["minimum"], 1);
+    assert_eq!(schemas[0].result.as_ref().unwrap()["title"], "Receipt");
+    assert_eq!((schemas[1].method, schemas[1].result.is_none()), ("audit", true));
+    assert_eq!(PlainContract::schemas()[0].params, None);
+
+    // The OpenRPC document and the manifest of a contract; a changed params type is drift.
+    let doc = openrpc(&describe_contract::<BillingContract>());
+    assert_eq!(doc["methods"][0]["name"], "billing.charge");
+    let committed = manifest(&[describe_contract::<BillingContract>()]);
+    assert!(compare_manifests(&committed, &committed, None).is_empty());
+    let next = manifest(&[describe_contract::<BillingV2Contract>()]);
+    let drift = compare_manifests(&committed, &next, None);
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(matches!(&drift[0], Drift::ParamsChanged { method, .. } if method == "billing.charge"), "{drift:?}");
+    assert!(drift[0].to_string().starts_with("billing.charge: params schema changed"));
+}

@@ -88,6 +88,25 @@ pub trait Billing {
     async fn audit(&self, params: AuditParams);
 }
 
+/// `billing` as the next release declares it: `charge` takes `ChargeParamsV2`.
+#[clamator::contract(service = "billing")]
+pub trait BillingV2 {
+    async fn charge(&self, params: ChargeParamsV2) -> Result<Receipt, RpcError>;
+    #[clamator(notification)]
+    async fn audit(&self, params: AuditParams);
+}
+
+/// Types that do not derive `JsonSchema`: the contract compiles, without schemas.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PlainParams {
+    pub text: String,
+}
+
+#[clamator::contract(service = "plain")]
+pub trait Plain {
+    async fn echo(&self, params: PlainParams) -> Result<PlainParams, RpcError>;
+}
+
 pub struct Biller;
 
 impl Billing for Biller {
@@ -121,13 +140,11 @@ impl RustServer {
             .shutdown_grace(Duration::from_millis(200));
         let server = configure(builder).build().unwrap();
         server.register_service(BillingServer::new(Biller)).unwrap();
-        let charge = if v2 {
-            MethodSchemas::of::<ChargeParamsV2, Receipt>()
-        } else {
-            MethodSchemas::of::<ChargeParams, Receipt>()
-        };
-        server.describe_method("billing", "charge", charge);
-        server.describe_method("billing", "audit", MethodSchemas::notification::<AuditParams>());
+        // The contract's own schemas (schemars derives); v2 swaps in the drifted params type.
+        server.describe_contract::<BillingContract>();
+        if v2 {
+            server.describe_method("billing", "charge", MethodSchemas::of::<ChargeParamsV2, Receipt>());
+        }
         runtime.block_on(server.start()).unwrap();
         // The first heartbeat is written right after start.
         std::thread::sleep(Duration::from_millis(300));

@@ -98,6 +98,16 @@ fn contract_struct(model: &ContractModel, names: &Names) -> TokenStream {
         let notification = matches!(m.kind, MethodKind::Notification);
         quote!(#sp::method(#wire, #rust, #notification))
     });
+    // Each method's schemas: `Probe` picks schemars' when the type derives `JsonSchema`.
+    let schemas = model.methods.iter().map(|m| {
+        let wire = &m.wire_name;
+        let params = &m.params;
+        let result = match &m.kind {
+            MethodKind::Method { ok, .. } => quote!((&#sp::Probe::<#ok>::new()).json_schema()),
+            _ => quote!(::core::option::Option::None),
+        };
+        quote!(#sp::MethodSchema::new(#wire, (&#sp::Probe::<#params>::new()).json_schema(), #result))
+    });
     // Every distinct params and result type, for `assert_camel_case`.
     let mut types: Vec<TokenStream> = Vec::new();
     for m in &model.methods {
@@ -150,6 +160,11 @@ fn contract_struct(model: &ContractModel, names: &Names) -> TokenStream {
                 static DESCRIPTOR: #sp::ServiceDescriptor =
                     #sp::service(#service, &METHODS);
                 &DESCRIPTOR
+            }
+            fn schemas() -> ::std::vec::Vec<#sp::MethodSchema> {
+                #[allow(unused_imports)]
+                use #sp::{SchemaViaJsonSchema as _, SchemaViaNone as _};
+                ::std::vec![#(#schemas),*]
             }
         }
     }

@@ -45,4 +45,11 @@ pub trait Contract {
     const SERVICE: &'static str;
     /// The full descriptor.
     fn descriptor() -> &'static ServiceDescriptor;
+
+    /// The JSON Schemas of every method's params and result, in declaration order (feature
+    /// `schemas`; a type that does not derive `schemars::JsonSchema` has `None`). Empty for
+    /// implementations that do not say.
+    fn schemas() -> Vec<crate::MethodSchema> {
+        Vec::new()
+    }
 }

@@ -20,6 +20,7 @@ mod local;
 mod names;
 mod outcome;
 mod pipeline;
+mod schema;
 mod server;
 mod service;
 mod typed;
@@ -64,6 +65,7 @@ pub use local::LocalClient;
 pub use names::{is_valid_method_name, is_valid_service_name, to_camel_case};
 pub use outcome::Outcome;
 pub use pipeline::{BoxCall, BoxDispatch, ClientRequest, Dispatch, LayeredClient, RpcRequest, Transport};
+pub use schema::MethodSchema;
 pub use server::{RpcServer, ServiceRegistry};
 pub use service::{
     typed_method, typed_method_with_context, typed_notification, typed_notification_with_context, Handler,

@@ -220,3 +220,31 @@ impl<T> ViaNoDeserialize<T> for &Probe<T> {
 }
 
 pub use crate::wire::assert_all_camel_case;
+
+pub use crate::schema::MethodSchema;
+
+/// First choice of [`Probe`] for `json_schema()`: the schema of a type that derives
+/// `schemars::JsonSchema` (feature `schemas`; without it this trait has no impl).
+pub trait SchemaViaJsonSchema<T> {
+    /// The schema.
+    fn json_schema(&self) -> Option<serde_json::Value>;
+}
+
+#[cfg(feature = "schemas")]
+impl<T: schemars::JsonSchema> SchemaViaJsonSchema<T> for Probe<T> {
+    fn json_schema(&self) -> Option<serde_json::Value> {
+        crate::schema::schema_of::<T>()
+    }
+}
+
+/// Last choice of [`Probe`] for `json_schema()`: no schema.
+pub trait SchemaViaNone<T> {
+    /// None.
+    fn json_schema(&self) -> Option<serde_json::Value>;
+}
+
+impl<T> SchemaViaNone<T> for &Probe<T> {
+    fn json_schema(&self) -> Option<serde_json::Value> {
+        None
+    }
+}

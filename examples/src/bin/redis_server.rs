@@ -4,9 +4,8 @@
 //! Run: `REDIS_URL=redis://127.0.0.1:6379 cargo run -p clamator-examples --bin redis_server`
 //! (options: `--prefix P`, `--concurrency N`).
 
-use clamator::redis::discovery::MethodSchemas;
 use clamator::redis::RedisRpcServer;
-use clamator_examples::{AddParams, AddResult, ArithServer, Calculator, PingParams};
+use clamator_examples::{ArithContract, ArithServer, Calculator};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -21,10 +20,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let server = RedisRpcServer::builder(&prefix).concurrency(concurrency).version("1.0.0").build()?;
     server.register_service(ArithServer::new(Calculator::default()))?;
-    // What `clamator describe arith` shows and `clamator call` checks params against.
-    server.describe_method("arith", "add", MethodSchemas::of::<AddParams, AddResult>());
-    server.describe_method("arith", "slowAdd", MethodSchemas::of::<AddParams, AddResult>());
-    server.describe_method("arith", "ping", MethodSchemas::notification::<PingParams>());
+    // The contract's JSON Schemas (schemars derives, feature `schemas`): what
+    // `clamator describe arith` shows and `clamator call` checks params against.
+    server.describe_contract::<ArithContract>();
     server.start().await?;
     tracing::info!(%prefix, instance = server.instance_id(), "serving arith; Ctrl-C or SIGTERM to stop");
 

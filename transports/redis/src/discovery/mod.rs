@@ -41,7 +41,7 @@ pub use document::{InstanceInfo, MethodInfo, MethodSchemas};
 pub use inspect::{
     ConsumerInfo, ConsumerState, GroupInfo, InspectOptions, Inspector, PendingEntryInfo, PendingReport, ServiceOverview,
 };
-pub use openrpc::{compare_manifests, manifest, openrpc, Drift, GENERATED_BY};
+pub use openrpc::{compare_manifests, describe_contract, manifest, openrpc, Drift, GENERATED_BY};
 pub use stats::{LastError, MethodStatsSnapshot};
 
 pub(crate) use publisher::Publisher;

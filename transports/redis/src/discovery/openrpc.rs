@@ -8,10 +8,56 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::document::InstanceInfo;
+use clamator_core::{Contract, MethodKind};
+
+use super::document::{InstanceInfo, MethodInfo};
 
 /// The manifest's `generatedBy`.
 pub const GENERATED_BY: &str = concat!("clamator-rs ", env!("CARGO_PKG_VERSION"));
+
+/// Contract `C` described as a server hosting it publishes it (methods, kinds and schemas;
+/// no instance, no stats): for [`openrpc`] and [`manifest`] straight from the code, e.g. a
+/// CI test that compares a committed manifest with [`compare_manifests`].
+///
+/// ```ignore
+/// let current = manifest(&[describe_contract::<ArithContract>()]);
+/// let committed: serde_json::Value = serde_json::from_str(include_str!("contracts.json"))?;
+/// let drift = compare_manifests(&committed, &current, None);
+/// assert!(drift.is_empty(), "contract drift: {drift:?}");
+/// ```
+pub fn describe_contract<C: Contract>() -> InstanceInfo {
+    let schemas = C::schemas();
+    let methods = C::descriptor()
+        .methods
+        .iter()
+        .map(|m| {
+            let s = schemas.iter().find(|s| s.method == m.name);
+            MethodInfo {
+                name: m.name.to_string(),
+                kind: match m.kind {
+                    MethodKind::Method => "method".to_owned(),
+                    MethodKind::Notification => "notification".to_owned(),
+                },
+                params_schema: s.and_then(|s| s.params.clone()),
+                result_schema: s.and_then(|s| s.result.clone()),
+                stats: Default::default(),
+            }
+        })
+        .collect();
+    InstanceInfo {
+        service: C::SERVICE.to_owned(),
+        instance: String::new(),
+        consumer: String::new(),
+        library: super::LIBRARY.to_owned(),
+        library_version: env!("CARGO_PKG_VERSION").to_owned(),
+        version: None,
+        started_at_ms: 0,
+        heartbeat_at_ms: 0,
+        heartbeat_interval_ms: 0,
+        concurrency: 0,
+        methods,
+    }
+}
 
 /// The OpenRPC 1.3 document of one service, from a published instance: one method per
 /// wire method (`service.method`), its params by name (the properties of the params

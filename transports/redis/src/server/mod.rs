@@ -164,6 +164,15 @@ impl RedisRpcServer {
         self.shared.discovery.set_schemas(service, method, schemas);
     }
 
+    /// Publishes the schemas of every method of contract `C` ([`Contract::schemas`]: from
+    /// schemars derives with the `schemas` feature), as [`describe_method`](Self::describe_method)
+    /// would one by one. Methods without a schema publish none.
+    pub fn describe_contract<C: clamator_core::Contract>(&self) {
+        for m in C::schemas() {
+            self.describe_method(C::SERVICE, m.method, MethodSchemas::new(m.params, m.result));
+        }
+    }
+
     /// Hosts a service. Errors: [`ServerError::DuplicateService`] (on this server),
     /// [`ServerError::RegisterAfterStart`], [`ServerError::Stopped`].
     pub fn register_service(&self, service: impl IntoServiceTable) -> Result<(), ServerError> {
