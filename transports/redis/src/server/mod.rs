@@ -164,7 +164,7 @@ impl RedisRpcServer {
         self.shared.discovery.set_schemas(service, method, schemas);
     }
 
-    /// Publishes the schemas of every method of contract `C` ([`Contract::schemas`]: from
+    /// Publishes the schemas of every method of contract `C` ([`Contract::schemas`](clamator_core::Contract::schemas): from
     /// schemars derives with the `schemas` feature), as [`describe_method`](Self::describe_method)
     /// would one by one. Methods without a schema publish none.
     pub fn describe_contract<C: clamator_core::Contract>(&self) {
