@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use dashboard_support::browser::{eval, text, until, Driver};
+use dashboard_support::browser::{click, eval, text, until, Driver};
 use dashboard_support::*;
 use fantoccini::Locator;
 use serde_json::json;
@@ -103,11 +103,11 @@ fn overview_dead_letters_and_read_only_in_chromium() {
         assert!(text(&c, "tr[data-dead]").await.unwrap().contains("max-deliveries"));
 
         // replay from the page: a first click asks, the second acts
-        c.find(Locator::Css("tr[data-dead] button[data-action=replay]")).await.unwrap().click().await.unwrap();
+        click(&c, "tr[data-dead] button[data-action=replay]").await;
         let asked = text(&c, "tr[data-dead] button[data-action=replay]").await.unwrap();
         assert_eq!(asked, "Confirm replay?");
         assert!(text(&c, "tr[data-dead]").await.is_some(), "nothing happens before the confirmation");
-        c.find(Locator::Css("tr[data-dead] button[data-action=replay]")).await.unwrap().click().await.unwrap();
+        click(&c, "tr[data-dead] button[data-action=replay]").await;
         assert!(until(WAIT, || async { text(&c, "tr[data-dead]").await.is_none() }).await, "the dead letter stayed");
         assert!(text(&c, ".status").await.unwrap().contains("Replay done"));
         let left = http(&armed.addr, "GET", "/api/services/billing", &[]).json();

@@ -33,7 +33,8 @@
     loading = true;
     try {
       const data = await Dash.api("/api/services/" + encodeURIComponent(name));
-      if (route().service === name) {
+      // An operator may have armed a button while this was read: keep what they see.
+      if (route().service === name && !root.querySelector('[data-armed="1"]')) {
         header(data);
         Dash.service(root, data, () => showService(name));
       }

@@ -109,3 +109,20 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A real click on the element matching `selector`, found again if the page redrew it
+/// between the find and the click (a live page redraws at every reading).
+pub async fn click(client: &Client, selector: &str) {
+    let mut last = None;
+    for _ in 0..20 {
+        match client.find(fantoccini::Locator::Css(selector)).await {
+            Ok(e) => match e.click().await {
+                Ok(()) => return,
+                Err(err) => last = Some(err.to_string()),
+            },
+            Err(err) => last = Some(err.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("could not click {selector}: {last:?}");
+}
