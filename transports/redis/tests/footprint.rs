@@ -347,3 +347,41 @@ async fn a_killed_clients_reply_stream_expires() {
     client.stop().await;
     server.stop().await;
 }
+
+/// A reply that arrives after its client stopped (and deleted its reply stream) re-creates the
+/// stream with a TTL, although the server refreshed that stream's TTL moments before and so
+/// writes the late reply without one first (`XADD NOMKSTREAM`, then `XADD` + `PEXPIRE`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_reply_after_stop_recreates_an_expiring_stream() {
+    let redis = RedisServer::start();
+    let prefix = unique_prefix("late-reply");
+    let log = ExecutionLog::default();
+    let server = RedisRpcServer::builder(&prefix).url(redis.url()).concurrency(4).build().unwrap();
+    server.register_service(JobsServer::new(JobRunner { log: log.clone() })).unwrap();
+    server.start().await.unwrap();
+    let client = RedisRpcClient::builder(&prefix).url(redis.url()).reply_ttl(Duration::from_secs(60)).build().unwrap();
+    client.start().await.unwrap();
+    let jobs = JobsClient::new(client.clone());
+    jobs.run(JobParams { key: "first".into(), sleep_ms: 0, abort: false }).await.unwrap();
+    let late = {
+        let jobs = jobs.clone();
+        tokio::spawn(async move { jobs.run(JobParams { key: "late".into(), sleep_ms: 800, abort: false }).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while log.counts().len() < 2 {
+        assert!(Instant::now() < deadline, "the slow call never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let reply_stream = client.reply_stream().to_owned();
+    client.stop().await;
+    let _ = late.await;
+    let mut conn = raw(&redis).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while xlen(&mut conn, &reply_stream).await < 1 {
+        assert!(Instant::now() < deadline, "the late reply was never written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ttl: i64 = redis::cmd("PTTL").arg(&reply_stream).query_async(&mut conn).await.unwrap();
+    assert!(ttl > 0 && ttl <= 60_000, "the re-created reply stream has a TTL: {ttl}");
+    server.stop().await;
+}

@@ -247,13 +247,13 @@ impl RedisServerBuilder {
     }
 
     /// The TTL a server gives a reply stream whose caller did not say what TTL it keeps
-    /// (clamator 0.1.9 clients send no `reply-ttl-ms`), refreshed with every reply (default
-    /// 24 hours; `None`: leave such streams as 0.1.9 does, without a TTL).
+    /// (clamator 0.1.9 clients send no `reply-ttl-ms`), refreshed by the replies, at most once
+    /// per third of it (default 24 hours; `None`: leave such streams as 0.1.9 does, without a TTL).
     ///
     /// A 0.1.9 client deletes its reply stream on `stop`, and a reply written after that (a
     /// call that outlived its caller) creates it again: without a TTL that key stays for
     /// ever. A live client reads its replies within milliseconds, so a TTL of a day, renewed
-    /// by every reply, never takes an unread reply from a client that is still there.
+    /// while replies arrive, never takes an unread reply from a client that is still there.
     pub fn default_reply_ttl(mut self, ttl: Option<Duration>) -> Self {
         self.default_reply_ttl = ttl;
         self

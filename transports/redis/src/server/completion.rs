@@ -12,6 +12,7 @@
 //! and its entry is still acknowledged, so the handler never runs again because of it.
 
 use std::sync::Mutex;
+use std::time::Instant;
 
 use redis::Value;
 
@@ -41,25 +42,22 @@ pub(crate) struct Completion {
     pub(crate) ran: bool,
 }
 
-/// Appends `XADD <key> MAXLEN ~ <maxlen> * type rpc envelope <json>` (and the TTL refresh)
-/// to `pipe`; returns how many commands were added.
-pub(crate) fn push_reply(pipe: &mut redis::Pipeline, reply: &Reply, maxlen: usize) -> usize {
-    pipe.cmd("XADD")
-        .arg(&reply.key)
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(maxlen)
-        .arg("*")
-        .arg(field::TYPE)
-        .arg("rpc")
-        .arg(field::ENVELOPE)
-        .arg(&reply.json);
+/// Appends `XADD <key> MAXLEN ~ <maxlen> * type rpc envelope <json>` to `pipe`, with the TTL
+/// refresh (`PEXPIRE`) when `refresh`; returns how many commands were added. A reply with a
+/// TTL that is not refreshed is `XADD <key> NOMKSTREAM ...`: it never creates a stream without
+/// a TTL (see [`super::reply_ttl`]), and its result is nil when the stream is missing.
+pub(crate) fn push_reply(pipe: &mut redis::Pipeline, reply: &Reply, maxlen: usize, refresh: bool) -> usize {
+    let add = pipe.cmd("XADD").arg(&reply.key);
+    if reply.ttl_ms.is_some() && !refresh {
+        add.arg("NOMKSTREAM");
+    }
+    add.arg("MAXLEN").arg("~").arg(maxlen).arg("*").arg(field::TYPE).arg("rpc").arg(field::ENVELOPE).arg(&reply.json);
     match reply.ttl_ms {
-        Some(ttl) => {
+        Some(ttl) if refresh => {
             pipe.cmd("PEXPIRE").arg(&reply.key).arg(ttl);
             2
         }
-        None => 1,
+        _ => 1,
     }
 }
 
@@ -109,51 +107,95 @@ impl Worker {
         }
     }
 
-    /// Writes one batch, retrying after connection failures until the server's grace period
-    /// is over (the entries then stay pending, for another server to reclaim).
+    /// Writes one batch: the replies (refreshing each reply stream's TTL when due), one
+    /// `XACK` and one `XDEL`. A reply that found its stream missing is written again with
+    /// its TTL (see [`super::reply_ttl`]).
     async fn write(&self, batch: &[Completion]) {
         let maxlen = self.shared.settings.reply_maxlen;
+        let now = Instant::now();
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
-        // Which entry each command belongs to, for the logs.
-        let mut owners: Vec<&str> = Vec::new();
+        // Which entry each command belongs to, for the logs, and the reply of each `XADD
+        // NOMKSTREAM`.
+        let mut owners: Vec<(&str, Option<&Reply>)> = Vec::with_capacity(batch.len() + 2);
+        let mut refreshed: Vec<(&str, u64)> = Vec::new();
         for c in batch {
             if let Some(reply) = &c.reply {
-                let added = push_reply(&mut pipe, reply, maxlen);
-                owners.extend(std::iter::repeat_n(c.entry_id.as_str(), added));
+                let refresh = reply.ttl_ms.is_some_and(|ttl| {
+                    !refreshed.iter().any(|&(k, t)| k == reply.key && t == ttl)
+                        && self.reply_ttls.due(&reply.key, ttl, now)
+                });
+                if let (true, Some(ttl)) = (refresh, reply.ttl_ms) {
+                    refreshed.push((&reply.key, ttl));
+                }
+                let guarded = reply.ttl_ms.is_some() && !refresh;
+                owners.push((&c.entry_id, guarded.then_some(reply)));
+                if push_reply(&mut pipe, reply, maxlen, refresh) == 2 {
+                    owners.push((&c.entry_id, None));
+                }
             }
         }
         let ids: Vec<&str> = batch.iter().map(|c| c.entry_id.as_str()).collect();
         pipe.cmd("XACK").arg(&self.stream).arg(&self.group).arg(&ids);
         pipe.cmd("XDEL").arg(&self.stream).arg(&ids);
-        owners.extend(["(ack)", "(delete)"]);
+        owners.extend([("(ack)", None), ("(delete)", None)]);
 
+        let Some(results) = self.send(&pipe, batch.len()).await else { return };
+        self.reply_ttls.refreshed(refreshed, now);
+        let mut missing = Vec::new();
+        for ((owner, guarded), result) in owners.iter().zip(results) {
+            match (result, guarded) {
+                (Value::ServerError(e), _) => {
+                    tracing::warn!(service = %self.table.name(), entry = owner, error = ?e, "reply or acknowledgement failed");
+                }
+                (Value::Nil, Some(reply)) => missing.push(*reply),
+                _ => {}
+            }
+        }
+        let ran = batch.iter().filter(|c| c.ran).count();
+        self.shared.counters.add(Counter::Completed, ran);
+        if !missing.is_empty() {
+            self.rewrite(&missing).await;
+        }
+    }
+
+    /// Writes again, as `XADD` + `PEXPIRE`, replies whose stream was missing (a late reply to
+    /// a client that stopped re-creates its stream, which then expires).
+    async fn rewrite(&self, replies: &[&Reply]) {
+        let now = Instant::now();
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for reply in replies {
+            push_reply(&mut pipe, reply, self.shared.settings.reply_maxlen, true);
+        }
+        let Some(results) = self.send(&pipe, replies.len()).await else { return };
+        if let Some(Value::ServerError(e)) = results.iter().find(|r| matches!(r, Value::ServerError(_))) {
+            tracing::warn!(service = %self.table.name(), error = ?e, "reply to a re-created reply stream failed");
+        }
+        self.reply_ttls.refreshed(replies.iter().filter_map(|r| Some((r.key.as_str(), r.ttl_ms?))), now);
+    }
+
+    /// Sends `pipe`, retrying after connection failures until the server's grace period is
+    /// over; `None` when it could not be sent (the entries then stay pending, for another
+    /// server to reclaim).
+    async fn send(&self, pipe: &redis::Pipeline, entries: usize) -> Option<Vec<Value>> {
         let mut backoff = Backoff::new();
         loop {
-            let Some(mut conn) = self.commands() else { return };
+            let mut conn = self.commands()?;
             match pipe.query_async::<Vec<Value>>(&mut conn).await {
-                Ok(results) => {
-                    for (owner, result) in owners.iter().zip(results) {
-                        if let Value::ServerError(e) = result {
-                            tracing::warn!(service = %self.table.name(), entry = owner, error = ?e, "reply or acknowledgement failed");
-                        }
-                    }
-                    let ran = batch.iter().filter(|c| c.ran).count();
-                    self.shared.counters.add(Counter::Completed, ran);
-                    return;
-                }
+                Ok(results) => return Some(results),
                 Err(e) if is_connection_error(&e) && !self.shared.abort.is_cancelled() => {
-                    tracing::warn!(service = %self.table.name(), entries = batch.len(), error = %e, "reply/ack failed; retrying");
+                    tracing::warn!(service = %self.table.name(), entries, error = %e, "reply/ack failed; retrying");
                     sleep_or_stop(backoff.next_delay(), &self.shared.abort).await;
                 }
                 Err(e) => {
                     tracing::error!(
                         service = %self.table.name(),
-                        entries = batch.len(),
+                        entries,
                         error = %e,
                         "could not reply/acknowledge; the entries stay pending and will be reclaimed"
                     );
-                    return;
+                    return None;
                 }
             }
         }

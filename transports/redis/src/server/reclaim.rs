@@ -156,7 +156,7 @@ impl Worker {
                 "deadLetterId": dead_id,
             }));
             if let Some(reply) = self.reply(&entry, key, &Response::error(Some(id), error)) {
-                push_reply(&mut pipe, &reply, settings.reply_maxlen);
+                push_reply(&mut pipe, &reply, settings.reply_maxlen, true);
             }
         }
         pipe.query_async::<()>(conn).await?;

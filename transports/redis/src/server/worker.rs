@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::clock;
 use super::completion::{Completion, CompletionQueue, Reply};
+use super::reply_ttl::ReplyTtls;
 use super::stats::Counter;
 use super::Shared;
 use crate::connection::{sleep_or_stop, Backoff};
@@ -42,6 +43,8 @@ pub(super) struct Worker {
     /// of them is started twice here.
     held: Mutex<HashSet<String>>,
     pub(super) completions: CompletionQueue,
+    /// When each reply stream's TTL was last refreshed.
+    pub(super) reply_ttls: ReplyTtls,
     /// A decaying maximum of recent handler durations, in ns (0: none finished yet).
     slowest_recent_ns: AtomicU64,
     /// Per-method counters, published by discovery.
@@ -63,6 +66,7 @@ impl Worker {
             permits: Arc::new(Semaphore::new(settings.concurrency)),
             held: Mutex::new(HashSet::new()),
             completions: CompletionQueue::default(),
+            reply_ttls: ReplyTtls::default(),
             slowest_recent_ns: AtomicU64::new(0),
             stats: shared.discovery.track(table.descriptor()),
             table,
