@@ -65,6 +65,9 @@ pub enum Command {
     /// The contract manifest (@clamator/codegen's shape) of the published services; with
     /// --check, the drift from a committed one.
     Manifest(ManifestArgs),
+    /// A web dashboard: live overview, service pages, dead letters (read-only unless
+    /// --allow-actions).
+    Dashboard(DashboardArgs),
 }
 
 /// How services are found and consumers judged.
@@ -166,6 +169,30 @@ pub struct ManifestArgs {
     /// Compare with this committed manifest; exit 1 on drift.
     #[arg(long, value_name = "FILE")]
     pub check: Option<std::path::PathBuf>,
+}
+
+/// `dashboard`.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// How services are found and when a consumer is dead.
+    #[command(flatten)]
+    pub scope: Scope,
+    /// Address to serve on. Anything but a loopback address needs --token.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// A secret every request must carry (`?token=` once, then a cookie; or
+    /// `Authorization: Bearer`).
+    #[arg(long, env = "CLAMATOR_DASHBOARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Show the replay and purge buttons and accept those actions (read-only otherwise).
+    #[arg(long)]
+    pub allow_actions: bool,
+    /// How often Redis is read (and the page refreshed).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// How much history the sparklines show.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub history: Duration,
 }
 
 /// `500ms`, `5s`, `2m`, `1h`, `1d`, or plain seconds.

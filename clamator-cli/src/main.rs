@@ -1,6 +1,7 @@
 //! `clamator`: the operator's command for clamator services over Redis (discovery, calls,
 //! pending and dead requests, cleanup, a live view, schemas and manifests). The inspection
-//! logic lives in `clamator_over_redis::discovery`; this crate parses and formats.
+//! logic lives in `clamator_over_redis::discovery`; this crate parses and formats (and
+//! serves the web dashboard, `dashboard/`).
 //!
 //! Exit codes: 0 success; 1 the server answered with an error, contract drift, or a
 //! failed operation; 2 bad usage or input (including params the published schema rejects:
@@ -8,6 +9,7 @@
 
 mod cli;
 mod commands;
+mod dashboard;
 mod fail;
 mod format;
 

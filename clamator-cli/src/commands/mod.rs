@@ -37,6 +37,9 @@ impl Scope {
 /// Runs one command; `Ok` carries the exit code of a command that ran (drift, an RPC
 /// error answer).
 pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    if let Command::Dashboard(args) = &cli.command {
+        crate::dashboard::check(args)?;
+    }
     let inspector = Inspector::connect(&cli.url, cli.prefix.clone()).await.map_err(|e| {
         Failure::new(
             crate::fail::CONNECTION,
@@ -55,11 +58,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Watch(args) => watch::run(&ctx, &args).await,
         Command::Schema { service } => schema::openrpc(&ctx, &service).await,
         Command::Manifest(args) => schema::manifest(&ctx, &args).await,
+        Command::Dashboard(args) => crate::dashboard::run(ctx, args).await,
     }
 }
 
 /// The URL without its password.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
