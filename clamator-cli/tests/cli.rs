@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use clamator::redis::redis;
 use common::*;
 use serde_json::Value;
 
@@ -133,48 +134,14 @@ fn services_describe_call_watch_and_schema() {
     rust.stop();
 }
 
-/// Puts a request on `billing`'s stream and has a consumer that never answers take it, in
-/// one transaction (so the live server cannot take it first). Returns the entry id.
-fn poison(s: &Scene, id: u64, reply_to: &str) -> String {
-    let mut conn = s.connection();
-    let stream = format!("{}:cmds:billing", s.prefix);
-    let envelope = format!(
-        r#"{{"jsonrpc":"2.0","id":"{id}","method":"billing.charge","params":{{"account":"ada","cents":{id}}}}}"#
-    );
-    let (added, _): (String, redis::Value) = redis::pipe()
-        .atomic()
-        .cmd("XADD")
-        .arg(&stream)
-        .arg("*")
-        .arg("type")
-        .arg("rpc")
-        .arg("envelope")
-        .arg(envelope)
-        .arg("reply-to")
-        .arg(reply_to)
-        .cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("billing")
-        .arg("billing:ghost")
-        .arg("COUNT")
-        .arg(1)
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query(&mut conn)
-        .unwrap();
-    added
-}
-use clamator::redis::redis;
-
 #[test]
 fn dead_letters_listed_replayed_and_purged() {
     let s = Scene::new("dead");
     let p = s.prefix.clone();
     let _rust = RustServer::start(&s, false, |b| b.claim_idle(Duration::from_millis(100)).max_deliveries(Some(1)));
     let reply_to = format!("{p}:replies:operator");
-    poison(&s, 7, &reply_to);
-    poison(&s, 8, &reply_to);
+    poison(&s, 7, "ada");
+    poison(&s, 8, "ada");
     assert!(
         eventually(Duration::from_secs(5), || s
             .clamator(&["--json", "dead", "billing", "list"])

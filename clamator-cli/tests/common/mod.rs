@@ -281,3 +281,37 @@ pub fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Puts a `billing.charge` request with `account` on the stream and has a consumer that
+/// never answers take it, in one transaction (so the live server cannot take it first):
+/// with `max_deliveries(1)` the server sets it aside as a dead letter.
+pub fn poison(s: &Scene, id: u64, account: &str) -> String {
+    let stream = format!("{}:cmds:billing", s.prefix);
+    let envelope = serde_json::json!({
+        "jsonrpc": "2.0", "id": id.to_string(), "method": "billing.charge",
+        "params": { "account": account, "cents": id },
+    });
+    let (added, _): (String, redis::Value) = redis::pipe()
+        .atomic()
+        .cmd("XADD")
+        .arg(&stream)
+        .arg("*")
+        .arg("type")
+        .arg("rpc")
+        .arg("envelope")
+        .arg(envelope.to_string())
+        .arg("reply-to")
+        .arg(format!("{}:replies:operator", s.prefix))
+        .cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("billing")
+        .arg("billing:ghost")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query(&mut s.connection())
+        .unwrap();
+    added
+}

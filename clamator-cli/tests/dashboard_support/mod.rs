@@ -7,7 +7,6 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use clamator::redis::redis;
 use serde_json::Value;
 
 use crate::common::Scene;
@@ -147,38 +146,4 @@ pub fn first_event(addr: &str) -> String {
         }
     }
     seen
-}
-
-/// Puts a `billing.charge` request with `account` on the stream and has a consumer that
-/// never answers take it, in one transaction (so the live server cannot take it first):
-/// with `max_deliveries(1)` the server sets it aside as a dead letter.
-pub fn poison(s: &Scene, id: u64, account: &str) -> String {
-    let stream = format!("{}:cmds:billing", s.prefix);
-    let envelope = serde_json::json!({
-        "jsonrpc": "2.0", "id": id.to_string(), "method": "billing.charge",
-        "params": { "account": account, "cents": id },
-    });
-    let (added, _): (String, redis::Value) = redis::pipe()
-        .atomic()
-        .cmd("XADD")
-        .arg(&stream)
-        .arg("*")
-        .arg("type")
-        .arg("rpc")
-        .arg("envelope")
-        .arg(envelope.to_string())
-        .arg("reply-to")
-        .arg(format!("{}:replies:operator", s.prefix))
-        .cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("billing")
-        .arg("billing:ghost")
-        .arg("COUNT")
-        .arg(1)
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query(&mut s.connection())
-        .unwrap();
-    added
 }
