@@ -29,22 +29,7 @@ mkdir -p "$OUT"
 cd "$ROOT"
 cargo build -q -p clamator-bench --release
 
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-REDIS_DIR="$(mktemp -d -t clamator-profile-redis.XXXXXX)"
-redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$REDIS_DIR" \
-    --loglevel warning >"$REDIS_DIR/redis.log" 2>&1 &
-REDIS_PID=$!
-cleanup() {
-    kill "$REDIS_PID" 2>/dev/null || true
-    wait "$REDIS_PID" 2>/dev/null || true
-    rm -rf "$REDIS_DIR"
-}
-trap cleanup EXIT
-for _ in $(seq 100); do
-    if redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG; then break; fi
-    sleep 0.05
-done
-URL="redis://127.0.0.1:$PORT"
+source "$HERE/private-redis.sh" profile
 
 xadds() { redis-cli -p "$PORT" info commandstats | sed -n 's/^cmdstat_xadd:calls=\([0-9]*\),.*/\1/p'; }
 ir_total() { sed -n 's/^totals: *\([0-9]*\).*/\1/p; s/^summary: *\([0-9]*\).*/\1/p' "$1" | head -1; }
