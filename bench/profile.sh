@@ -9,8 +9,9 @@
 #   bench/profile.sh callgrind [PEER...]  instructions per call of the server process and of the
 #                                         load generator under `valgrind --tool=callgrind`: two
 #                                         runs of different length, (Ir2 - Ir1) / (calls2 - calls1),
-#                                         calls counted by redis-server (XADDs / 2), so start-up
-#                                         cancels out. Repeatable on a busy machine.
+#                                         calls counted by the load generator (no warm-up, so
+#                                         nearly every call), so start-up cancels out. Repeatable
+#                                         on a busy machine.
 #
 # PEER: clamator (default), floor-alternating, floor-overlapped. Needs perf or valgrind, and
 # redis-server; starts its own redis-server on a free loopback port.
@@ -31,7 +32,9 @@ cargo build -q -p clamator-bench --release
 
 source "$HERE/private-redis.sh" profile
 
-xadds() { redis-cli -p "$PORT" info commandstats | sed -n 's/^cmdstat_xadd:calls=\([0-9]*\),.*/\1/p'; }
+# The calls the load generator sent over a whole run, warm-up included (clamator-rs servers may
+# write several replies in one XADD, so redis-server's XADD count no longer gives the calls).
+sent_of() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["results"][0]["calls_sent"])' "$1"; }
 ir_total() { sed -n 's/^totals: *\([0-9]*\).*/\1/p; s/^summary: *\([0-9]*\).*/\1/p' "$1" | head -1; }
 
 for peer in "${PEERS[@]}"; do
@@ -52,15 +55,16 @@ for peer in "${PEERS[@]}"; do
         done
         wait "${recorders[@]}" || true
         wait "$BENCH" || true
-        # Redis commands per call over the whole scenario (calls = XADDs / 2: request + reply).
+        # Redis commands per call over the whole scenario: calls = the requests the load
+        # generator sent, warm-up included (`calls_sent`).
         redis-cli -p "$PORT" info commandstats | tr -d '\r' | python3 -c '
 import re, sys
 stats = {m.group(1): int(m.group(2)) for m in re.finditer(r"cmdstat_(\w+):calls=(\d+)", sys.stdin.read())}
-calls = stats.get("xadd", 0) / 2 or 1
+calls = int(sys.argv[1]) or 1
 for cmd, n in sorted(stats.items(), key=lambda kv: -kv[1]):
     if cmd not in ("info", "config", "ping", "hello", "client", "scan", "del"):
         print(f"{n / calls:6.3f} {cmd} per call")
-' >"$OUT/$peer.redis-commands.txt"
+' "$(sent_of "$OUT/$peer.perf-run.json")" >"$OUT/$peer.redis-commands.txt"
         for name in client server redis; do
             data="$OUT/$peer.$name.perf.data"
             role="$name"
@@ -83,8 +87,8 @@ for cmd, n in sorted(stats.items(), key=lambda kv: -kv[1]):
             BENCH_SERVER_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$OUT/$peer.server.$ms.cg" \
                 valgrind --tool=callgrind --callgrind-out-file="$OUT/$peer.client.$ms.cg" \
                 "$BIN" --scenario "peer/$peer/c64" --warmup-ms 0 --duration-ms "$ms" --redis-url "$URL" \
-                >"$OUT/$peer.callgrind-run.$ms.txt" 2>&1 || true
-            CALLS[$ms]=$(( $(xadds) / 2 ))
+                --json "$OUT/$peer.callgrind-run.$ms.json" >"$OUT/$peer.callgrind-run.$ms.txt" 2>&1 || true
+            CALLS[$ms]=$(sent_of "$OUT/$peer.callgrind-run.$ms.json")
             IR_S[$ms]=$(ir_total "$OUT/$peer.server.$ms.cg")
             IR_C[$ms]=$(ir_total "$OUT/$peer.client.$ms.cg")
         done

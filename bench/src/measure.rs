@@ -44,11 +44,16 @@ pub struct Outcome {
     pub p99_us: f64,
     /// Latency samples behind the percentiles.
     pub samples: u64,
+    /// Calls (or notifications) sent over the whole run, warm-up and the calls still in
+    /// flight when the window closed included: one request each, for per-call counts of the
+    /// whole run such as Redis commands.
+    pub sent: u64,
 }
 
 struct TaskResult {
     latencies_ns: Vec<u32>,
     completed: u64,
+    sent: u64,
     errors: u64,
     first_error: Option<String>,
 }
@@ -67,14 +72,20 @@ pub async fn run_calls_probed<C: Caller>(plan: Plan, callers: Vec<C>, mut at_edg
         .map(|mut caller| {
             let phase = Arc::clone(&phase);
             tokio::spawn(async move {
-                let mut out =
-                    TaskResult { latencies_ns: Vec::with_capacity(4096), completed: 0, errors: 0, first_error: None };
+                let mut out = TaskResult {
+                    latencies_ns: Vec::with_capacity(4096),
+                    completed: 0,
+                    sent: 0,
+                    errors: 0,
+                    first_error: None,
+                };
                 let mut seq = 0u64;
                 while phase.load(Ordering::Relaxed) != STOP {
                     let started = Instant::now();
                     let result = caller.call(seq).await;
                     let elapsed = started.elapsed();
                     seq += 1;
+                    out.sent = seq;
                     if phase.load(Ordering::Relaxed) != MEASURE {
                         continue;
                     }
@@ -118,8 +129,13 @@ pub async fn run_notify<C: Caller>(plan: Plan, callers: Vec<C>, handled: Arc<Ato
         .map(|mut caller| {
             let (phase, sent, handled) = (Arc::clone(&phase), Arc::clone(&sent), Arc::clone(&handled));
             tokio::spawn(async move {
-                let mut out =
-                    TaskResult { latencies_ns: Vec::with_capacity(4096), completed: 0, errors: 0, first_error: None };
+                let mut out = TaskResult {
+                    latencies_ns: Vec::with_capacity(4096),
+                    completed: 0,
+                    sent: 0,
+                    errors: 0,
+                    first_error: None,
+                };
                 let mut seq = 0u64;
                 while phase.load(Ordering::Relaxed) != STOP {
                     if sent.load(Ordering::Relaxed).saturating_sub(handled.load(Ordering::Relaxed)) > max_backlog {
@@ -178,7 +194,7 @@ impl TaskResult {
 }
 
 fn failed_task(message: String) -> TaskResult {
-    TaskResult { latencies_ns: Vec::new(), completed: 0, errors: 1, first_error: Some(message) }
+    TaskResult { latencies_ns: Vec::new(), completed: 0, sent: 0, errors: 1, first_error: Some(message) }
 }
 
 fn saturating_ns(d: Duration) -> u32 {
@@ -187,6 +203,7 @@ fn saturating_ns(d: Duration) -> u32 {
 
 fn summarize(results: Vec<TaskResult>, counted: u64, seconds: f64) -> Outcome {
     let errors = results.iter().map(|r| r.errors).sum();
+    let sent = results.iter().map(|r| r.sent).sum();
     let first_error = results.iter().find_map(|r| r.first_error.clone());
     let mut all: Vec<u32> = Vec::with_capacity(results.iter().map(|r| r.latencies_ns.len()).sum());
     for r in results {
@@ -203,6 +220,7 @@ fn summarize(results: Vec<TaskResult>, counted: u64, seconds: f64) -> Outcome {
         calls_per_sec: if seconds > 0.0 { counted as f64 / seconds } else { 0.0 },
         p50_us,
         p99_us,
+        sent,
         samples,
     }
 }

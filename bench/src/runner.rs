@@ -223,6 +223,7 @@ fn outcome_json(o: &Outcome) -> Value {
     let finite = |x: f64| if x.is_finite() { json!((x * 100.0).round() / 100.0) } else { Value::Null };
     json!({
         "calls": o.calls,
+        "calls_sent": o.sent,
         "seconds": (o.seconds * 1e4).round() / 1e4,
         "calls_per_sec": finite(o.calls_per_sec),
         "p50_us": finite(o.p50_us),
@@ -257,6 +258,7 @@ fn aggregate(records: Vec<Value>) -> Value {
         "process_cpu_cores": median(&field("process_cpu_cores")),
         "redis_cpu_cores": median(&field("redis_cpu_cores")),
         "calls": sum("calls"),
+        "calls_sent": sum("calls_sent"),
         "samples": sum("samples"),
         "errors": sum("errors"),
         "first_error": records.iter().find_map(|r| r["first_error"].as_str()),

@@ -163,6 +163,7 @@ async fn read_load_output(
                         p50_us: f("p50_us"),
                         p99_us: f("p99_us"),
                         samples: v["samples"].as_u64().unwrap_or(0),
+                        sent: v["sent"].as_u64().unwrap_or(0),
                     };
                     return Ok((outcome, start, end));
                 }
