@@ -41,6 +41,19 @@ pub async fn envelopes(conn: &mut ConnectionManager, stream: &str) -> Vec<serde_
     stream_envelopes(cmd(conn, &["XRANGE", stream, "-", "+"]).await)
 }
 
+/// The replies in a reply stream, oldest first: one per entry, except that an entry a server
+/// wrote for a client that reads batches (`reply-batch`) may hold several, as a JSON array.
+pub async fn replies(conn: &mut ConnectionManager, stream: &str) -> Vec<serde_json::Value> {
+    envelopes(conn, stream)
+        .await
+        .into_iter()
+        .flat_map(|envelope| match envelope {
+            serde_json::Value::Array(batch) => batch,
+            single => vec![single],
+        })
+        .collect()
+}
+
 /// The parsed `envelope` field of each entry of an `XRANGE` reply.
 pub fn stream_envelopes(v: Value) -> Vec<serde_json::Value> {
     let Value::Array(entries) = v else { return Vec::new() };

@@ -289,8 +289,9 @@ async fn request_fields_malformed_reply_and_reply_ttl() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names, ["type", "envelope", "reply-to", "timeout-ms", "reply-ttl-ms"]);
+    assert_eq!(names, ["type", "envelope", "reply-to", "timeout-ms", "reply-ttl-ms", "reply-batch"]);
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
+    assert_eq!(field("reply-batch"), "1");
     assert_eq!(field("timeout-ms"), "7500");
     assert_eq!(field("reply-ttl-ms"), "600000");
     assert_eq!(field("reply-to"), client.reply_stream());

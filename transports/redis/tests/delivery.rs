@@ -308,9 +308,11 @@ async fn concurrency_one_replies_and_acks_in_arrival_order() {
             );
         }
         if line.contains("\"XADD\"") && line.contains(":replies:") {
-            if let Some(key) = keys.iter().find(|k| line.contains(&format!("\\\"key\\\":\\\"{k}\\\""))) {
-                replied_keys.push(key.clone());
-            }
+            // One reply, or several to the same caller combined in one entry, in order.
+            let mut found: Vec<(usize, &String)> =
+                keys.iter().filter_map(|k| line.find(&format!("\\\"key\\\":\\\"{k}\\\"")).map(|at| (at, k))).collect();
+            found.sort();
+            replied_keys.extend(found.into_iter().map(|(_, k)| k.clone()));
         }
     }
     assert_eq!(acked, arrival, "acknowledgements in arrival order");

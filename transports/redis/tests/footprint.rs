@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clamator::redis::redis::{self, aio::ConnectionManager, Value as RValue};
 use clamator::redis::{RedisRpcClient, RedisRpcServer};
 use clamator_test_support::jobs::*;
-use clamator_test_support::raw_redis::xlen;
+use clamator_test_support::raw_redis::{replies, xlen};
 use clamator_test_support::redis_server::RedisServer;
 use clamator_test_support::unique_prefix;
 
@@ -323,7 +323,7 @@ async fn a_killed_clients_reply_stream_expires() {
     let mut conn = raw(&redis).await;
     // The late replies are written (the handlers finish) and carry the TTL refresh.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while xlen(&mut conn, &reply_stream).await < 4 {
+    while replies(&mut conn, &reply_stream).await.len() < 4 {
         assert!(Instant::now() < deadline, "late replies never written");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -281,7 +281,8 @@ impl RpcClient for RedisRpcClient {
     /// Sends the request and waits for its reply.
     ///
     /// The entry carries the 0.1.9 fields `type`, `envelope`, `reply-to`, then `timeout-ms`
-    /// (this call's timeout), `reply-ttl-ms` (the reply stream's TTL) and, when the call has
+    /// (this call's timeout), `reply-ttl-ms` (the reply stream's TTL), `reply-batch` (replies
+    /// may come several to an entry, as a JSON-RPC batch response) and, when the call has
     /// metadata, `metadata` (a JSON object of strings), which 0.1.9 servers ignore. When the `XADD` fails, the error says whether the request was written
     /// ([`TransportError::NotSent`]: certainly not). When the connection broke while the
     /// `XADD` was in flight, the request may be in Redis: the call keeps waiting for a reply
@@ -317,7 +318,9 @@ impl RpcClient for RedisRpcClient {
             .arg(field::TIMEOUT_MS)
             .arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
             .arg(field::REPLY_TTL_MS)
-            .arg(u64::try_from(self.inner.reply_ttl.as_millis()).unwrap_or(u64::MAX));
+            .arg(u64::try_from(self.inner.reply_ttl.as_millis()).unwrap_or(u64::MAX))
+            .arg(field::REPLY_BATCH)
+            .arg("1");
         if !options.metadata.is_empty() {
             let metadata = serde_json::to_string(&options.metadata).map_err(ProtocolError::ParamsNotSerializable)?;
             add.arg(field::METADATA).arg(metadata);

@@ -111,12 +111,11 @@ impl Inner {
             tracing::warn!(stream = %self.reply_stream, "reply without an envelope dropped");
             return;
         };
-        let response = match Envelope::parse(bytes) {
-            Ok(Envelope::Response(response)) => response,
-            Ok(Envelope::Call(_)) => {
-                tracing::warn!(stream = %self.reply_stream, "a call on the reply stream dropped");
-                return;
-            }
+        if bytes.trim_ascii_start().starts_with(b"[") {
+            return self.deliver_batch(bytes);
+        }
+        match Envelope::parse(bytes) {
+            Ok(envelope) => self.deliver_envelope(envelope),
             Err(e) => {
                 // A malformed reply whose id can be read (a 0.1.9 server writes `Infinity`
                 // for an overflowing float, which is not JSON) fails its call at once,
@@ -128,6 +127,33 @@ impl Inner {
                     }
                     None => tracing::warn!(stream = %self.reply_stream, error = %e, "malformed reply dropped"),
                 }
+            }
+        }
+    }
+
+    /// A JSON-RPC batch response: the replies a server combined for this client (it asked
+    /// for that with `reply-batch`), each handed to its call.
+    fn deliver_batch(&self, bytes: &[u8]) {
+        match serde_json::from_slice::<Vec<serde_json::Value>>(bytes) {
+            Ok(replies) => {
+                for reply in replies {
+                    match Envelope::from_value(reply) {
+                        Ok(envelope) => self.deliver_envelope(envelope),
+                        Err(e) => {
+                            tracing::warn!(stream = %self.reply_stream, error = %e, "malformed reply in a batch dropped")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(stream = %self.reply_stream, error = %e, "malformed batch of replies dropped"),
+        }
+    }
+
+    fn deliver_envelope(&self, envelope: Envelope) {
+        let response = match envelope {
+            Envelope::Response(response) => response,
+            Envelope::Call(_) => {
+                tracing::warn!(stream = %self.reply_stream, "a call on the reply stream dropped");
                 return;
             }
         };

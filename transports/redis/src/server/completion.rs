@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use redis::Value;
 
+use super::reply_batch::{combine, Outgoing};
 use super::stats::Counter;
 use super::worker::Worker;
 use crate::connection::{is_connection_error, sleep_or_stop, Backoff};
@@ -25,12 +26,15 @@ use crate::keys::field;
 const MAX_BATCH: usize = 256;
 
 /// A reply to write.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Reply {
     pub(crate) key: String,
     pub(crate) json: String,
     /// Refresh the reply stream's TTL to this (the caller keeps one).
     pub(crate) ttl_ms: Option<u64>,
+    /// The caller reads JSON-RPC batch responses (its request had `reply-batch`), so this
+    /// reply may share an entry with others to the same stream (see [`super::reply_batch`]).
+    pub(crate) batchable: bool,
 }
 
 /// A finished entry: acknowledge it, after writing its reply if it has one.
@@ -82,6 +86,14 @@ impl CompletionQueue {
         !std::mem::replace(&mut state.writing, true)
     }
 
+    /// Queues finished entries (emptying `completions`), in order; `true` as for
+    /// [`push`](Self::push).
+    pub(crate) fn push_all(&self, completions: &mut Vec<Completion>) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.waiting.append(completions);
+        !std::mem::replace(&mut state.writing, true)
+    }
+
     /// The next batch for the writer, or `None` (and the writer role given up) when the
     /// queue is empty.
     fn next_batch(&self) -> Option<Vec<Completion>> {
@@ -117,22 +129,20 @@ impl Worker {
         pipe.ignore_errors();
         // Which entry each command belongs to, for the logs, and the reply of each `XADD
         // NOMKSTREAM`.
-        let mut owners: Vec<(&str, Option<&Reply>)> = Vec::with_capacity(batch.len() + 2);
+        let outgoing = combine(batch);
+        let mut owners: Vec<(&str, Option<&Reply>)> = Vec::with_capacity(outgoing.len() + 2);
         let mut refreshed: Vec<(&str, u64)> = Vec::new();
-        for c in batch {
-            if let Some(reply) = &c.reply {
-                let refresh = reply.ttl_ms.is_some_and(|ttl| {
-                    !refreshed.iter().any(|&(k, t)| k == reply.key && t == ttl)
-                        && self.reply_ttls.due(&reply.key, ttl, now)
-                });
-                if let (true, Some(ttl)) = (refresh, reply.ttl_ms) {
-                    refreshed.push((&reply.key, ttl));
-                }
-                let guarded = reply.ttl_ms.is_some() && !refresh;
-                owners.push((&c.entry_id, guarded.then_some(reply)));
-                if push_reply(&mut pipe, reply, maxlen, refresh) == 2 {
-                    owners.push((&c.entry_id, None));
-                }
+        for Outgoing { owner, reply } in &outgoing {
+            let refresh = reply.ttl_ms.is_some_and(|ttl| {
+                !refreshed.iter().any(|&(k, t)| k == reply.key && t == ttl) && self.reply_ttls.due(&reply.key, ttl, now)
+            });
+            if let (true, Some(ttl)) = (refresh, reply.ttl_ms) {
+                refreshed.push((&reply.key, ttl));
+            }
+            let guarded = reply.ttl_ms.is_some() && !refresh;
+            owners.push((owner, guarded.then_some(&**reply)));
+            if push_reply(&mut pipe, reply, maxlen, refresh) == 2 {
+                owners.push((owner, None));
             }
         }
         let ids: Vec<&str> = batch.iter().map(|c| c.entry_id.as_str()).collect();

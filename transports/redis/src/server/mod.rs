@@ -10,6 +10,7 @@ mod completion;
 mod janitor;
 mod lease;
 mod reclaim;
+mod reply_batch;
 mod reply_ttl;
 mod stats;
 mod worker;

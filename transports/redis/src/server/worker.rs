@@ -3,8 +3,10 @@
 //! writer.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 use std::time::Duration;
 
 use crate::conn::Conn;
@@ -26,6 +28,9 @@ use crate::keys::{command_stream, consumer_group, consumer_name, dead_letter_str
 const BLOCK: Duration = Duration::from_millis(1000);
 /// The most entries a server takes beyond its free handler slots.
 const MAX_PREFETCH: u64 = 16;
+/// Above concurrency 1, the reader runs entries itself only while the slowest recent handler
+/// took less than this (ns).
+const INLINE_MAX_NS: u64 = 50_000;
 
 /// One service on one server.
 pub(super) struct Worker {
@@ -144,12 +149,17 @@ impl Worker {
                     let entries = read_reply(value);
                     // Held (so leased) from now on, including prefetched ones still waiting.
                     self.held().extend(entries.iter().map(|e| e.id.clone()));
+                    let inline = self.runs_inline();
+                    let mut finished = Vec::new();
                     for entry in entries {
                         // COUNT bounds the entries to the free slots, plus the prefetch
                         // allowance: those wait here, in arrival order, for a slot.
-                        let slot = match slots.split(1) {
+                        let slot = match slots.split(1).or_else(|| Arc::clone(&self.permits).try_acquire_owned().ok()) {
                             Some(slot) => slot,
                             None => {
+                                // What finished here is queued before waiting, so that it
+                                // leaves before what finishes in the meantime.
+                                self.queue_finished(&mut finished);
                                 let waited = tokio::select! {
                                     () = stop.cancelled() => None,
                                     slot = Arc::clone(&self.permits).acquire_owned() => slot.ok(),
@@ -162,8 +172,13 @@ impl Worker {
                                 slot
                             }
                         };
-                        self.start(entry, 1, slot);
+                        if inline {
+                            self.run_here(entry, slot, &mut finished).await;
+                        } else {
+                            self.start(entry, 1, slot);
+                        }
                     }
+                    self.queue_finished(&mut finished);
                 }
                 Err(e) => self.recover(e, &mut backoff).await,
             }
@@ -221,6 +236,27 @@ impl Worker {
     /// concurrency 1 they leave in handling order.
     /// The entry must already be in [`held`](Self::held).
     pub(super) fn start(self: &Arc<Self>, entry: RawEntry, attempt: u32, slot: OwnedSemaphorePermit) {
+        let run = match self.prepare(entry, attempt) {
+            Ok(run) => run,
+            Err(expired) => {
+                drop(slot);
+                return self.queue_finished(&mut vec![expired]);
+            }
+        };
+        let worker = Arc::clone(self);
+        self.shared.handlers.spawn(async move {
+            let completion = run.await;
+            worker.finish(completion, slot).await;
+        });
+    }
+
+    /// Checks an entry delivered `attempt` times: the future that runs it, or, when its
+    /// caller's deadline has passed, its completion (acknowledged without running).
+    fn prepare(
+        self: &Arc<Self>,
+        entry: RawEntry,
+        attempt: u32,
+    ) -> Result<impl Future<Output = Option<Completion>> + Send + 'static, Completion> {
         let deadline_ms = clock::entry_deadline_ms(&entry.id, entry.field(field::TIMEOUT_MS));
         // Redis's time, read once for the expiry check, the deadline and the queue wait.
         let now_ms = self.shared.clock.now_ms();
@@ -228,11 +264,7 @@ impl Worker {
             if now >= deadline {
                 tracing::debug!(service = %self.table.name(), entry = %entry.id, late_ms = now - deadline, "caller's deadline passed; acknowledged without running");
                 self.shared.counters.add(Counter::Expired, 1);
-                if self.completions.push(Completion { entry_id: entry.id, reply: None, ran: false }) {
-                    let worker = Arc::clone(self);
-                    self.shared.handlers.spawn(async move { worker.write_completions().await });
-                }
-                return;
+                return Err(Completion { entry_id: entry.id, reply: None, ran: false });
             }
         }
         let delivery = Delivery {
@@ -242,29 +274,82 @@ impl Worker {
                 .zip(now_ms)
                 .map(|(added, now)| Duration::from_millis(u64::try_from(now - added).unwrap_or(0))),
         };
-        let worker = Arc::clone(self);
-        self.shared.handlers.spawn(async move {
-            let started = Instant::now();
-            let reply = tokio::select! {
-                () = worker.shared.abort.cancelled() => None,
-                reply = worker.process(&entry, delivery) => Some(reply),
-            };
-            worker.record_duration(started.elapsed());
-            let writer = match reply {
-                Some(reply) => worker.completions.push(Completion { entry_id: entry.id, reply, ran: true }),
-                None => {
-                    worker.held().remove(&entry.id);
-                    false
-                }
-            };
-            // The slot is free once the completion is queued: the next entry may start
-            // while this task writes (if it is the writer), and its completion queues
-            // behind this one, so replies and acknowledgements keep the handling order.
-            drop(slot);
-            if writer {
-                worker.write_completions().await;
+        Ok(Arc::clone(self).handle(entry, delivery))
+    }
+
+    /// Runs one entry to its completion (`None`: the grace period ended first; the entry is
+    /// then no longer held, and stays pending for reclaim).
+    async fn handle(self: Arc<Self>, entry: RawEntry, delivery: Delivery) -> Option<Completion> {
+        let started = Instant::now();
+        let reply = tokio::select! {
+            () = self.shared.abort.cancelled() => None,
+            reply = self.process(&entry, delivery) => Some(reply),
+        };
+        self.record_duration(started.elapsed());
+        match reply {
+            Some(reply) => Some(Completion { entry_id: entry.id, reply, ran: true }),
+            None => {
+                self.held().remove(&entry.id);
+                None
             }
-        });
+        }
+    }
+
+    /// Queues a completion, then frees the slot: the next entry may start while this task
+    /// writes (if it is the writer), and its completion queues behind this one, so replies
+    /// and acknowledgements keep the handling order.
+    async fn finish(&self, completion: Option<Completion>, slot: OwnedSemaphorePermit) {
+        let writer = completion.is_some_and(|c| self.completions.push(c));
+        drop(slot);
+        if writer {
+            self.write_completions().await;
+        }
+    }
+
+    /// Queues the completions of entries run by the reader, and spawns a writer when none
+    /// is writing: one task and one write for the whole read.
+    fn queue_finished(self: &Arc<Self>, finished: &mut Vec<Completion>) {
+        if !finished.is_empty() && self.completions.push_all(finished) {
+            let worker = Arc::clone(self);
+            self.shared.handlers.spawn(async move { worker.write_completions().await });
+        }
+    }
+
+    /// Whether the reader runs entries itself, up to their first wait, instead of spawning a
+    /// task for each: always at concurrency 1 (entries run one after the other anyway), and
+    /// with more slots while recent handlers were short (a long synchronous handler would
+    /// hold the reader, and the entries behind it, which separate tasks run side by side).
+    fn runs_inline(&self) -> bool {
+        self.shared.settings.concurrency == 1 || {
+            let slowest = self.slowest_recent_ns.load(Ordering::Relaxed);
+            slowest != 0 && slowest < INLINE_MAX_NS
+        }
+    }
+
+    /// Runs a newly read entry in the reader until its handler first waits: an entry that
+    /// finishes there (a handler that does not wait) joins `finished`, with no task and no
+    /// wake-up of its own; one that waits goes on in a task of its own, after the entries
+    /// finished before it are queued.
+    async fn run_here(self: &Arc<Self>, entry: RawEntry, slot: OwnedSemaphorePermit, finished: &mut Vec<Completion>) {
+        let run = match self.prepare(entry, 1) {
+            Ok(run) => run,
+            Err(expired) => return finished.push(expired),
+        };
+        let mut run = Box::pin(run);
+        match std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await {
+            Poll::Ready(completion) => {
+                finished.extend(completion);
+                drop(slot);
+            }
+            Poll::Pending => {
+                self.queue_finished(finished);
+                let worker = Arc::clone(self);
+                self.shared.handlers.spawn(async move {
+                    let completion = run.await;
+                    worker.finish(completion, slot).await;
+                });
+            }
+        }
     }
 
     /// Runs one entry and decides its reply. Every outcome is then acknowledged, so nothing
@@ -341,7 +426,8 @@ impl Worker {
             .and_then(|v| v.trim().parse::<u64>().ok());
         let fallback = self.shared.settings.default_reply_ttl.map(|ttl| ttl.as_millis() as u64);
         let ttl_ms = declared.or(fallback).filter(|&ttl| ttl > 0 && key.starts_with(&self.reply_prefix));
-        Some(Reply { key, json: response.to_json(), ttl_ms })
+        let batchable = entry.field(field::REPLY_BATCH) == Some(b"1");
+        Some(Reply { key, json: response.to_json(), ttl_ms, batchable })
     }
 }
 
