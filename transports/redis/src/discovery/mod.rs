@@ -28,6 +28,7 @@
 
 mod cleanup;
 mod document;
+pub mod histogram;
 mod inspect;
 mod openrpc;
 mod publisher;
@@ -38,6 +39,7 @@ use std::time::Duration;
 
 pub use cleanup::{CleanupPlan, CleanupReport, StaleConsumer, StaleReplyStream};
 pub use document::{InstanceInfo, MethodInfo, MethodSchemas};
+pub use histogram::LatencyHistogram;
 pub use inspect::{
     ConsumerInfo, ConsumerState, GroupInfo, InspectOptions, Inspector, PendingEntryInfo, PendingReport, ServiceOverview,
 };
