@@ -193,6 +193,10 @@ pub struct DashboardArgs {
     /// How much history the sparklines show.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub history: Duration,
+    /// The span p50 and p99 are computed over (until the dashboard has run that long: since
+    /// the instances started).
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub window: Duration,
 }
 
 /// `500ms`, `5s`, `2m`, `1h`, `1d`, or plain seconds.

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use anstyle::{AnsiColor, Style};
+use clamator_over_redis::discovery::LatencyHistogram;
 use serde_json::Value;
 
 pub const ERROR: Style = AnsiColor::Red.on_default().bold();
@@ -101,6 +102,19 @@ pub fn latency_ms(ms: f64) -> String {
     } else {
         format!("{ms:.2}ms")
     }
+}
+
+/// `p50/p99` of a histogram (`12ms/80ms`), `-` when it is empty.
+pub fn percentiles(h: &LatencyHistogram) -> String {
+    match (h.quantile_ms(0.5), h.quantile_ms(0.99)) {
+        (Some(p50), Some(p99)) => format!("{}/{}", latency_ms(p50), latency_ms(p99)),
+        _ => "-".into(),
+    }
+}
+
+/// A histogram's size, p50 and p99 (ms; `null` when it is empty), for `--json`.
+pub fn percentiles_json(h: &LatencyHistogram) -> Value {
+    serde_json::json!({ "count": h.count(), "p50Ms": h.quantile_ms(0.5), "p99Ms": h.quantile_ms(0.99) })
 }
 
 /// Pretty JSON on stdout.

@@ -120,6 +120,11 @@ fn services_describe_call_watch_and_schema() {
     assert_eq!(stats["errorsByCode"], serde_json::json!({"-31001": 1, "-32602": 1}));
     assert_eq!(stats["lastError"]["code"], -31001);
     assert!(stats["meanMs"].as_f64().unwrap() > 0.0);
+    let processing = &m["instances"][0]["processing"];
+    assert_eq!(processing["count"], 3);
+    assert!(processing["p50Ms"].as_f64().unwrap() > 0.0 && processing["p99Ms"].as_f64().is_some(), "{m}");
+    let text = s.clamator(&["describe", "billing.charge"]).ok().stdout;
+    assert!(text.contains("P50/P99") && text.contains("WAIT P50/P99"), "{text}");
 
     // schema: the OpenRPC document; watch: two frames; pending: nothing.
     let doc = s.clamator(&["schema", "billing"]).ok().json();

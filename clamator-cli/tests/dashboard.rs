@@ -1,6 +1,7 @@
 //! `clamator dashboard` over HTTP against a real redis-server with a Rust server (`billing`)
-//! running: the page and its headers, the JSON endpoints, the event stream, the actions and
-//! every refusal (read-only, token, a non-loopback address without a token).
+//! running: the page and its headers, the JSON endpoints, the event stream, p50/p99 of
+//! processing time and queue wait over the window, the actions and every refusal
+//! (read-only, token, a non-loopback address without a token).
 
 mod common;
 mod dashboard_support;
@@ -53,6 +54,8 @@ fn page_overview_service_and_events_read_only() {
     let billing = d.service("billing").unwrap();
     assert_eq!(billing["errors"], 1);
     assert!(billing["meanMs"].as_f64().unwrap() > 0.0, "{billing}");
+    assert!(billing["latency"]["processing"]["p50Ms"].as_f64().unwrap() > 0.0, "{billing}");
+    assert!(billing.get("oldestWaitingMs").is_some(), "{billing}");
     assert!(
         billing["history"]["calls"].as_array().unwrap().iter().any(|v| v.as_f64().unwrap() > 0.0),
         "the sparkline has the calls: {billing}"
@@ -89,6 +92,79 @@ fn page_overview_service_and_events_read_only() {
         assert_eq!(refused.status, 403, "{path}: {refused:?}");
         assert!(refused.json()["error"].as_str().unwrap().contains("--allow-actions"));
     }
+}
+
+/// `n` calls of `billing.charge` for account `account` sent at once (one client), answered.
+fn calls_at_once(s: &Scene, n: u64, account: &str, cents: u64) {
+    use clamator::redis::RedisRpcClient;
+    use clamator::{CallOptions, RpcClient};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = RedisRpcClient::builder(s.prefix.clone()).url(s.url()).build().unwrap();
+        client.start().await.unwrap();
+        let params = serde_json::json!({ "account": account, "cents": cents });
+        let calls = (0..n).map(|_| client.call_value("billing", "charge", params.clone(), CallOptions::default()));
+        for outcome in futures_util::future::join_all(calls).await {
+            outcome.unwrap();
+        }
+        client.stop().await;
+    });
+}
+
+/// The `p50Ms` or `p99Ms` of `what` (`processing`, `queueWait`) in a `latency` object.
+fn ms(latency: &Value, what: &str, q: &str) -> f64 {
+    latency[what][q].as_f64().unwrap_or_else(|| panic!("no {what}.{q}: {latency}"))
+}
+
+#[test]
+fn percentiles_of_processing_and_queue_wait_over_the_window() {
+    let s = Scene::new("dash-latency");
+    // concurrency 1: calls sent together wait for each other in the stream
+    let _rust = RustServer::start(&s, false, |b| b);
+    let d = Dashboard::start(&s, &["--window", "3s"]);
+    // 8 calls at once, 50 ms each: processing ≥ 50 ms, and they wait 0, 50, ..., 350 ms
+    calls_at_once(&s, 8, "slow", 50);
+    let latency = || d.service("billing").map(|b| b["latency"].clone()).unwrap_or(Value::Null);
+    assert!(
+        eventually(Duration::from_secs(3), || latency()["processing"]["count"] == 8),
+        "the calls never showed: {}",
+        latency()
+    );
+    let l = latency();
+    assert_eq!(l["queueWait"]["count"], 8, "{l}");
+    assert!(ms(&l, "processing", "p50Ms") >= 50.0 && ms(&l, "processing", "p99Ms") < 1_000.0, "{l}");
+    assert!(ms(&l, "processing", "p50Ms") <= ms(&l, "processing", "p99Ms"), "{l}");
+    assert!(ms(&l, "queueWait", "p50Ms") >= 50.0 && ms(&l, "queueWait", "p99Ms") >= 200.0, "{l}");
+    assert!(ms(&l, "queueWait", "p99Ms") < 2_000.0, "{l}");
+    // the same per method, on the service page; the published histograms added up
+    let page = d.json("/api/services/billing");
+    let charge = page["methods"].as_array().unwrap().iter().find(|m| m["name"] == "charge").unwrap().clone();
+    assert!(ms(&charge["latency"], "processing", "p50Ms") >= 50.0, "{charge}");
+    assert_eq!(charge["latency"]["queueWait"]["count"], 8, "{charge}");
+    assert_eq!(charge["stats"]["processingHistogram"]["scheme"], "log2x4-us");
+    assert!(page.get("oldestWaitingMs").is_some());
+    let audit = page["methods"].as_array().unwrap().iter().find(|m| m["name"] == "audit").unwrap().clone();
+    assert_eq!(audit["latency"]["processing"]["count"], 0);
+    assert_eq!(audit["latency"]["processing"]["p50Ms"], Value::Null);
+
+    // once the slow calls are older than the window, only newer calls count
+    assert!(
+        eventually(Duration::from_secs(8), || {
+            let l = latency();
+            l["windowSeconds"].is_number() && l["processing"]["count"] == 0
+        }),
+        "the slow calls never left the window: {}",
+        latency()
+    );
+    calls_at_once(&s, 4, "ada", 1);
+    assert!(
+        eventually(Duration::from_secs(3), || latency()["processing"]["count"] == 4),
+        "the fast calls never showed: {}",
+        latency()
+    );
+    let l = latency();
+    assert!(ms(&l, "processing", "p99Ms") < 50.0, "{l}");
+    assert!(l["windowSeconds"].as_f64().unwrap() >= 3.0, "{l}");
 }
 
 #[test]

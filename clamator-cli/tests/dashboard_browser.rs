@@ -1,7 +1,7 @@
 //! The dashboard in headless Chromium against a real redis-server and a Rust server: the
-//! overview shows the live services and follows the calls; a dead letter whose params hold
-//! markup is shown as text and leaves after a replay from the page; a read-only dashboard
-//! shows no button and refuses the action. Skips loudly where no browser is installed.
+//! overview shows the live services, follows the calls and shows their p50 / p99; a dead
+//! letter whose params hold markup is shown as text and leaves after a replay from the page;
+//! a read-only dashboard shows no button and refuses the action. Skips loudly where no browser is installed.
 
 mod common;
 mod dashboard_support;
@@ -71,6 +71,12 @@ fn overview_dead_letters_and_read_only_in_chromium() {
             text(&c, r#"article[data-service="billing"] [data-field="state"]"#).await.as_deref(),
             Some("healthy")
         );
+        // p50 / p99 of processing time and queue wait, as "x ms / y ms"
+        for field in ["processing", "queueWait"] {
+            let sel = format!(r#"article[data-service="billing"] [data-field="{field}"]"#);
+            let shown = until(WAIT, || async { text(&c, &sel).await.is_some_and(|t| t.contains(" ms / ")) }).await;
+            assert!(shown, "{field}: {:?}", text(&c, &sel).await);
+        }
         for name in ["arith", "kv", "notifications"] {
             let sel = format!(r#"article[data-service="{name}"]"#);
             assert!(text(&c, &sel).await.is_some(), "{name} (a Python 0.1.9 service) is not shown");
@@ -101,6 +107,8 @@ fn overview_dead_letters_and_read_only_in_chromium() {
         assert_eq!(eval(&c, "return document.querySelectorAll('#app script, #app img').length").await, json!(0));
         assert_eq!(eval(&c, "return typeof window.__pwned").await, json!("undefined"));
         assert!(text(&c, "tr[data-dead]").await.unwrap().contains("max-deliveries"));
+        let per_method = text(&c, r#"tr[data-method="charge"] [data-field="processing"]"#).await.unwrap_or_default();
+        assert!(per_method.contains(" ms / "), "per-method p50 / p99: {per_method:?}");
 
         // replay from the page: a first click asks, the second acts
         click(&c, "tr[data-dead] button[data-action=replay]").await;

@@ -28,9 +28,26 @@ Dash.fmt = {
   pct(n) { return n === null || n === undefined ? "–" : (n * 100).toFixed(n < 0.1 ? 1 : 0) + "%"; },
   ms(n) {
     if (n === null || n === undefined) return "–";
+    if (n > 0 && n < 0.01) return "<0.01 ms";
     if (n < 1) return n.toFixed(2) + " ms";
     if (n < 1000) return n.toFixed(n < 10 ? 1 : 0) + " ms";
     return Dash.fmt.duration(n);
+  },
+  // A queue wait: whole milliseconds (Redis entry ids), so below 1 ms is "<1 ms".
+  wait(n) {
+    if (n === null || n === undefined) return "–";
+    return n < 1 ? "<1 ms" : Dash.fmt.ms(n);
+  },
+  // "p50 / p99" of a {count, p50Ms, p99Ms} summary, with `one` formatting each.
+  pair(summary, one) {
+    if (!summary || !summary.count) return "–";
+    return one(summary.p50Ms) + " / " + one(summary.p99Ms);
+  },
+  // Where p50/p99 come from: {windowSeconds} (null: since the instances started).
+  span(latency) {
+    if (!latency) return "";
+    return latency.windowSeconds ? "over the last " + Dash.fmt.duration(latency.windowSeconds * 1000)
+      : "since the instances started (the dashboard has not run a whole window yet)";
   },
   duration(ms) {
     if (ms === null || ms === undefined) return "–";

@@ -12,8 +12,11 @@ Dash.service = function (root, data, refresh) {
   const problems = s.problems || [];
   parts.push(el("h1", {}, el("span", { text: data.name }), " ",
     el("span", { class: "badge " + (problems.length ? "bad" : "ok"), text: problems.length ? problems.join(" · ") : "healthy" })));
+  const lat = s.latency || {};
   parts.push(el("p", { class: "facts" },
-    `${f.rate(s.callsPerSecond)} calls/s · errors ${f.pct(s.errorRate)} · queue wait ${f.duration(data.queueWaitMs)} · ` +
+    `${f.rate(s.callsPerSecond)} calls/s · errors ${f.pct(s.errorRate)} · ` +
+    `processing p50 / p99 ${f.pair(lat.processing, f.ms)} · queue wait p50 / p99 ${f.pair(lat.queueWait, f.wait)} · ` +
+    `oldest waiting ${f.duration(data.oldestWaitingMs)} · ` +
     `backlog ${f.num(s.backlog)} (${f.num(s.lag)} waiting + ${f.num(s.pending)} pending) · stream length ${f.num(data.streamLength)}`));
 
   const section = (title, count, body) =>
@@ -28,14 +31,19 @@ Dash.service = function (root, data, refresh) {
       el("details", {}, el("summary", { text: k === "paramsSchema" ? "params schema" : "result schema" }),
         el("pre", { text: JSON.stringify(m[k], null, 2) })));
     const last = st.lastError ? `${st.lastError.code}: ${st.lastError.message}` : "–";
-    return el("tr", {},
+    const ml = m.latency || {};
+    return el("tr", { "data-method": m.name },
       el("td", {}, el("code", { text: m.name }), schemas),
       el("td", { text: m.kind }), el("td", { class: "num", text: f.num(st.requests) }),
-      el("td", { class: "num", text: f.num(st.errors) }), el("td", { class: "num", text: f.ms(st.meanMs) }),
+      el("td", { class: "num", text: f.num(st.errors) }),
+      el("td", { class: "num nowrap", "data-field": "processing", text: f.pair(ml.processing, f.ms) }),
+      el("td", { class: "num nowrap", "data-field": "queueWait", text: f.pair(ml.queueWait, f.wait) }),
+      el("td", { class: "num", text: f.ms(st.meanMs) }),
       el("td", { class: "num", text: f.ms(st.recentMs) }), el("td", { class: "wrap", text: last }));
   });
   parts.push(section("Methods", methods.length, methods.length
-    ? Dash.table(["method", "kind", "requests", "errors", "mean", "recent", "last error"], methodRows)
+    ? el("div", {}, Dash.table(["method", "kind", "requests", "errors", "p50 / p99", "queue wait p50 / p99", "mean", "recent", "last error"], methodRows),
+      el("p", { class: "muted small", text: `p50 / p99 ${f.span(lat)}; requests, errors, mean and recent since the instances started.` }))
     : empty("No description published (a clamator 0.1.9 server publishes none).")));
 
   // instances and consumers

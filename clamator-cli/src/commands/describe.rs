@@ -8,7 +8,10 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::fail::Failure;
-use crate::format::{duration_ms, latency_ms, plain, print_json, schema_summary, Table, DIM, HEAD, NAME, WARN};
+use crate::format::{
+    duration_ms, latency_ms, percentiles, percentiles_json, plain, print_json, schema_summary, Table, DIM, HEAD, NAME,
+    WARN,
+};
 
 /// The newest published instance of `service` (the one with the latest heartbeat).
 pub async fn newest_instance(ctx: &Ctx, service: &str) -> Result<Option<InstanceInfo>, Failure> {
@@ -85,7 +88,15 @@ fn describe_method(ctx: &Ctx, instances: &[InstanceInfo], service: &str, method:
     if ctx.json {
         let stats: Vec<_> = instances
             .iter()
-            .filter_map(|i| i.method(method).map(|m| json!({ "instance": i.instance, "stats": m.stats })))
+            .filter_map(|i| {
+                i.method(method).map(|m| {
+                    json!({
+                        "instance": i.instance, "stats": m.stats,
+                        "processing": percentiles_json(&m.stats.processing),
+                        "queueWait": percentiles_json(&m.stats.queue_wait),
+                    })
+                })
+            })
             .collect();
         print_json(&json!({
             "service": service, "method": method, "kind": m.kind,
@@ -101,7 +112,8 @@ fn describe_method(ctx: &Ctx, instances: &[InstanceInfo], service: &str, method:
     if m.kind != "notification" {
         anstream::println!("{}result{}\n{}", HEAD.render(), HEAD.render_reset(), pretty(&m.result_schema));
     }
-    let mut table = Table::new(&["INSTANCE", "REQUESTS", "ERRORS", "MEAN", "RECENT", "LAST ERROR"]);
+    let mut table =
+        Table::new(&["INSTANCE", "REQUESTS", "ERRORS", "MEAN", "RECENT", "P50/P99", "WAIT P50/P99", "LAST ERROR"]);
     for i in instances {
         let Some(m) = i.method(method) else { continue };
         let s = &m.stats;
@@ -115,6 +127,8 @@ fn describe_method(ctx: &Ctx, instances: &[InstanceInfo], service: &str, method:
             plain(s.errors),
             plain(latency_ms(s.mean_ms)),
             plain(latency_ms(s.recent_ms)),
+            plain(percentiles(&s.processing)),
+            plain(percentiles(&s.queue_wait)),
             last,
         ]);
     }

@@ -68,8 +68,10 @@ fn dead_letter_json(d: &DeadLetter) -> Value {
 }
 
 /// Each method once, over every live instance: kind and schemas from the first instance that
-/// has them, counters added up (mean weighted by requests, recent the slowest).
-fn methods_json(instances: &[InstanceInfo]) -> Vec<Value> {
+/// has them, counters and histograms added up (mean weighted by requests, recent the
+/// slowest), and `latency`: its p50/p99 over the sampler's window, from `summary` (the
+/// service's overview line).
+fn methods_json(instances: &[InstanceInfo], summary: Option<&Value>) -> Vec<Value> {
     let mut order = Vec::new();
     let mut by_name: BTreeMap<String, (Value, MethodStatsSnapshot, BTreeMap<String, u64>)> = BTreeMap::new();
     for i in instances {
@@ -94,6 +96,8 @@ fn methods_json(instances: &[InstanceInfo]) -> Vec<Value> {
             total.requests = n;
             total.errors += m.stats.errors;
             total.recent_ms = total.recent_ms.max(m.stats.recent_ms);
+            total.processing.add(&m.stats.processing);
+            total.queue_wait.add(&m.stats.queue_wait);
             let newer = |a: &Option<clamator_over_redis::discovery::LastError>| a.as_ref().and_then(|e| e.at_ms);
             if m.stats.last_error.is_some() && newer(&m.stats.last_error) >= newer(&total.last_error) {
                 total.last_error = m.stats.last_error.clone();
@@ -109,6 +113,10 @@ fn methods_json(instances: &[InstanceInfo]) -> Vec<Value> {
         .map(|(mut m, mut stats, by_code)| {
             stats.errors_by_code = by_code;
             m["stats"] = serde_json::to_value(&stats).unwrap_or(Value::Null);
+            let windowed = summary.and_then(|s| s["latency"]["methods"].as_array()).and_then(|all| {
+                all.iter().find(|l| l.get("name").and_then(Value::as_str) == m["name"].as_str()).cloned()
+            });
+            m["latency"] = windowed.unwrap_or(Value::Null);
             m
         })
         .collect()
@@ -148,7 +156,7 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(service): Path<Str
         "nowMs": now_ms,
         "summary": line,
         "streamLength": overview.stream_length,
-        "queueWaitMs": overview.oldest_waiting_ms,
+        "oldestWaitingMs": overview.oldest_waiting_ms,
         "group": overview.group,
         "consumers": overview.consumers,
         "instances": overview.instances.iter().map(|i| json!({
@@ -156,7 +164,7 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(service): Path<Str
             "libraryVersion": i.library_version, "version": i.version, "startedAtMs": i.started_at_ms,
             "heartbeatAtMs": i.heartbeat_at_ms, "concurrency": i.concurrency,
         })).collect::<Vec<_>>(),
-        "methods": methods_json(&overview.instances),
+        "methods": methods_json(&overview.instances, line.as_ref()),
         "pending": pending,
         "deadLetters": { "total": overview.dead_letters, "entries": dead.iter().map(dead_letter_json).collect::<Vec<_>>() },
     }))

@@ -3,6 +3,7 @@
 //!
 //! - `sampler`: reads every service each interval, keeps the sparkline history, publishes
 //!   the overview to the page's event stream;
+//! - `latency`: p50/p99 of processing time and queue wait over the recent window;
 //! - `api`: the JSON endpoints and the actions (replay, purge);
 //! - `guard`: the token, the read-only switch and the security headers;
 //! - `assets`: the page, its script and its style.
@@ -10,6 +11,7 @@
 mod api;
 mod assets;
 mod guard;
+mod latency;
 mod sampler;
 
 use std::io::Write;

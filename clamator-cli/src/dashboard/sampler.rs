@@ -1,7 +1,8 @@
 //! Reads every service each interval and turns the counters servers publish into rates:
 //! calls/s and errors/s are differences between two readings of the cumulative counters
 //! (per live instance, so a restarted instance does not count negative), kept for the
-//! sparklines, with the overview sent to every open page.
+//! sparklines, with the overview sent to every open page. Percentiles come from
+//! [`latency`](super::latency).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use clamator_over_redis::discovery::{ConsumerState, InspectOptions, Inspector, S
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use super::latency::Window;
 use crate::cli::DashboardArgs;
 
 /// Readings in a row that must not shrink (and end higher than they began) for a backlog to
@@ -18,16 +20,27 @@ use crate::cli::DashboardArgs;
 const GROWING_OVER: usize = 5;
 
 /// One service's sparkline series.
-#[derive(Default)]
 struct History {
     calls: VecDeque<f64>,
     errors: VecDeque<f64>,
     backlog: VecDeque<u64>,
     /// Cumulative (requests, errors) per instance at the last reading.
     counters: HashMap<String, (u64, u64)>,
+    /// The readings the latency percentiles need.
+    latency: Window,
 }
 
 impl History {
+    fn new(window: Duration) -> Self {
+        Self {
+            calls: VecDeque::new(),
+            errors: VecDeque::new(),
+            backlog: VecDeque::new(),
+            counters: HashMap::new(),
+            latency: Window::new(window),
+        }
+    }
+
     fn push(&mut self, cap: usize, calls: f64, errors: f64, backlog: u64) {
         for (series, v) in [(&mut self.calls, calls), (&mut self.errors, errors)] {
             series.push_back(v);
@@ -86,8 +99,8 @@ fn processing_ms(s: &ServiceOverview) -> (Option<f64>, Option<f64>) {
     (mean, ran().map(|m| m.stats.recent_ms).reduce(f64::max))
 }
 
-/// One service's line of the overview.
-fn service_json(s: &ServiceOverview, h: &History, rates: Option<(f64, f64)>) -> Value {
+/// One service's line of the overview; `latency` is its [`Window`]'s figures.
+fn service_json(s: &ServiceOverview, h: &History, rates: Option<(f64, f64)>, latency: Value) -> Value {
     let (lag, pending) = backlog(s);
     let live = s.consumers_in(ConsumerState::Live);
     let growing = h.backlog_growing();
@@ -111,7 +124,8 @@ fn service_json(s: &ServiceOverview, h: &History, rates: Option<(f64, f64)>) -> 
         "errors": s.errors(),
         "meanMs": mean_ms,
         "recentMs": recent_ms,
-        "queueWaitMs": s.oldest_waiting_ms,
+        "latency": latency,
+        "oldestWaitingMs": s.oldest_waiting_ms,
         "backlog": lag + pending,
         "lag": lag,
         "pending": pending,
@@ -131,6 +145,7 @@ fn service_json(s: &ServiceOverview, h: &History, rates: Option<(f64, f64)>) -> 
 pub fn spawn(inspector: Inspector, options: InspectOptions, args: &DashboardArgs) -> watch::Receiver<Arc<Value>> {
     let interval = args.interval.max(Duration::from_millis(100));
     let cap = ((args.history.as_secs_f64() / interval.as_secs_f64()).ceil() as usize).clamp(2, 600);
+    let window = args.window;
     let (tx, rx) = watch::channel(Arc::new(json!({ "services": [], "loading": true })));
     tokio::spawn(async move {
         let mut histories: HashMap<String, History> = HashMap::new();
@@ -150,7 +165,7 @@ pub fn spawn(inspector: Inspector, options: InspectOptions, args: &DashboardArgs
                     last_good = services
                         .iter()
                         .map(|s| {
-                            let h = histories.entry(s.name.clone()).or_default();
+                            let h = histories.entry(s.name.clone()).or_insert_with(|| History::new(window));
                             let (requests, errors) = deltas(s, h);
                             // Only published (clamator-rs) instances count calls; a 0.1.9
                             // server's rate is unknown, not zero.
@@ -162,7 +177,8 @@ pub fn spawn(inspector: Inspector, options: InspectOptions, args: &DashboardArgs
                                 let (c, e) = rates.unwrap_or((0.0, 0.0));
                                 h.push(cap, c, e, lag + pending);
                             }
-                            service_json(s, h, rates)
+                            let latency = h.latency.update(&s.instances, at);
+                            service_json(s, h, rates, latency)
                         })
                         .collect();
                     last_at = Some(at);
@@ -176,6 +192,7 @@ pub fn spawn(inspector: Inspector, options: InspectOptions, args: &DashboardArgs
                 "nowMs": now_ms,
                 "intervalMs": interval.as_millis() as u64,
                 "historySeconds": (cap as f64 * interval.as_secs_f64()).round(),
+                "windowSeconds": window.as_secs_f64(),
             });
             if tx.send(Arc::new(overview)).is_err() {
                 return;

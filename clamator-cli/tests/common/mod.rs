@@ -114,6 +114,10 @@ impl Billing for Biller {
         if p.account == "frozen" {
             return Err(RpcError::new(-31001, "Account frozen"));
         }
+        // A known processing time: account "slow" takes `cents` milliseconds.
+        if p.account == "slow" {
+            tokio::time::sleep(Duration::from_millis(p.cents)).await;
+        }
         Ok(Receipt { account: p.account, cents: p.cents })
     }
     async fn audit(&self, _p: AuditParams) {}

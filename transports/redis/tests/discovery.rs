@@ -1,10 +1,10 @@
 //! Discovery and per-method stats, read back through `discovery::Inspector` from a real
 //! redis-server: every call is accounted for in the published counters, two servers of one
-//! service are two instances, and a server with discovery off publishes nothing.
+//! service are two instances (their latency histograms add up), and a server with discovery off publishes nothing.
 
 use std::time::Duration;
 
-use clamator::redis::discovery::{InspectOptions, Inspector};
+use clamator::redis::discovery::{InspectOptions, Inspector, LatencyHistogram};
 use clamator::redis::{RedisRpcClient, RedisRpcServer};
 use clamator::{CallOptions, Error, RpcClient};
 use clamator_test_support::counting::Executions;
@@ -63,6 +63,16 @@ async fn every_call_is_counted_once_across_a_pool() {
         overview.instances.iter().map(|i| i.methods[0].stats.errors_by_code.get("-32602").copied().unwrap_or(0)).sum();
     assert_eq!(by_code, 8);
     assert!(overview.instances.iter().all(|i| i.methods[0].kind == "method" && i.library == "clamator-rs"));
+    // Both histograms count every handled call once; added up across the instances.
+    let (mut processing, mut queue_wait) = (LatencyHistogram::new(), LatencyHistogram::new());
+    for i in &overview.instances {
+        processing.add(&i.methods[0].stats.processing);
+        queue_wait.add(&i.methods[0].stats.queue_wait);
+    }
+    assert_eq!((processing.count(), queue_wait.count()), (40, 40));
+    let (p50, p99) = (processing.quantile_ms(0.5).unwrap(), processing.quantile_ms(0.99).unwrap());
+    assert!(p50 > 0.0 && p50 <= p99 && p99 < 5_000.0, "p50 {p50} ms, p99 {p99} ms");
+    assert!(queue_wait.quantile_ms(0.99).unwrap() < 5_000.0);
 
     client.stop().await;
     for server in servers {

@@ -4,7 +4,8 @@
 //!
 //! **Publishing.** Every [`RedisRpcServer`](crate::RedisRpcServer) writes, per service it
 //! hosts, one JSON document ([`InstanceInfo`]: methods and kinds, schemas when it has them,
-//! instance id, versions, start time and per-method statistics) and refreshes it every
+//! instance id, versions, start time and per-method statistics, with latency histograms
+//! of processing time and queue wait: [`histogram`]) and refreshes it every
 //! heartbeat (default 5 s, [`discovery_interval`](crate::RedisServerBuilder::discovery_interval)).
 //! A document lives three heartbeats: a server that is killed disappears within that time;
 //! one that stops removes its documents at once. Keys, for a prefix `P`:
@@ -28,6 +29,7 @@
 
 mod cleanup;
 mod document;
+pub mod histogram;
 mod inspect;
 mod openrpc;
 mod publisher;
@@ -38,6 +40,7 @@ use std::time::Duration;
 
 pub use cleanup::{CleanupPlan, CleanupReport, StaleConsumer, StaleReplyStream};
 pub use document::{InstanceInfo, MethodInfo, MethodSchemas};
+pub use histogram::LatencyHistogram;
 pub use inspect::{
     ConsumerInfo, ConsumerState, GroupInfo, InspectOptions, Inspector, PendingEntryInfo, PendingReport, ServiceOverview,
 };

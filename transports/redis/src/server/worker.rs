@@ -382,7 +382,7 @@ impl Worker {
                 if let Some(stats) = stats {
                     let error =
                         response.as_ref().and_then(|r| r.outcome.as_ref().err()).map(|e| (e.code, e.message.as_str()));
-                    stats.record(started.elapsed(), error, || self.shared.clock.now_ms());
+                    stats.record(started.elapsed(), delivery.queue_wait, error, || self.shared.clock.now_ms());
                 }
                 response
             }
