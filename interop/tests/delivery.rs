@@ -5,10 +5,10 @@
 //!
 //! - `python_call_dead_lettered_by_rust_server`: a 0.1.9 caller whose request is dead-lettered
 //!   gets the `-32010` error reply; the handler never runs;
-//! - `python_calls_have_no_deadline_on_rust_server`: 0.1.9 entries carry no `timeout-ms`, so
+//! - `python_calls_have_no_deadline_on_rust_server`: 0.1.9 entries carry no `call-options`, so
 //!   they run however late, even once their caller gave up;
-//! - `python_server_ignores_extension_fields`: `timeout-ms` / `reply-ttl-ms` change nothing
-//!   for a 0.1.9 server;
+//! - `python_server_ignores_extension_fields`: `call-options` (timeout, reply TTL, batched
+//!   replies) changes nothing for a 0.1.9 server;
 //! - `mixed_pool_rust_upkeep_trims_what_python_acked`: the Rust server trims what the 0.1.9
 //!   server acknowledged, never what it holds, and sweeps its idle consumer harmlessly.
 
@@ -158,7 +158,7 @@ fn python_call_dead_lettered_by_rust_server() {
     assert_eq!(counter(&stats, "expired"), 0, "{stats}");
 }
 
-/// Python 0.1.9 clients write no `timeout-ms`, so their entries have no deadline on a Rust
+/// Python 0.1.9 clients write no `call-options`, so their entries have no deadline on a Rust
 /// server: calls queued before it starts run when it comes, more than a second after they
 /// were sent, and so does a call whose caller already gave up (as 0.1.9 servers do).
 #[test]
@@ -244,16 +244,14 @@ fn xadd_request(raw: &mut Raw, stream: &str, reply_to: &str, envelope: &Value, t
         &envelope,
         "reply-to",
         reply_to,
-        "timeout-ms",
-        timeout_ms,
-        "reply-ttl-ms",
-        "60000",
+        "call-options",
+        &format!("timeout-ms={timeout_ms};reply-ttl-ms=60000;reply-batch=1"),
     ])
 }
 
-/// Entries carrying `timeout-ms` and `reply-ttl-ms` are served by a Python 0.1.9 server as if
-/// the fields were not there: a request already past its deadline still runs, and the reply
-/// stream's TTL is not refreshed.
+/// Entries carrying `call-options` (`timeout-ms`, `reply-ttl-ms`, `reply-batch`) are served by
+/// a Python 0.1.9 server as if the field were not there: a request already past its deadline
+/// still runs, the reply stream's TTL is not refreshed, and each reply is an entry of its own.
 #[test]
 fn python_server_ignores_extension_fields() {
     let mut env = Env::new("py-extension-fields");

@@ -147,7 +147,7 @@ impl DeadLetters {
     /// Puts a dead letter back on its command stream with its original fields (a new entry,
     /// delivered afresh), then removes it from the dead-letter stream. Returns the new entry's
     /// id, or `None` when no such dead letter exists. If the caller still waits (a
-    /// `timeout-ms` field), its deadline counts from the replay.
+    /// `timeout-ms` call option), its deadline counts from the replay.
     pub async fn replay(&self, service: &str, id: &str) -> Result<Option<String>, TransportError> {
         let Some(letter) = self.get(service, id).await? else { return Ok(None) };
         let mut conn = self.conn.clone();

@@ -35,13 +35,9 @@ pub(crate) mod field {
     pub(crate) const ENVELOPE: &str = "envelope";
     /// `reply-to`: the caller's reply stream (requests only).
     pub(crate) const REPLY_TO: &str = "reply-to";
-    /// `timeout-ms`: the caller's timeout; deadline = entry id ms + this, on Redis's clock.
-    pub(crate) const TIMEOUT_MS: &str = "timeout-ms";
-    /// `reply-ttl-ms`: the TTL the caller keeps on its reply stream; servers refresh it.
-    pub(crate) const REPLY_TTL_MS: &str = "reply-ttl-ms";
-    /// `reply-batch`: `1` when the caller reads JSON-RPC batch responses (an array of
-    /// responses in one reply entry's `envelope`); servers may then combine its replies.
-    pub(crate) const REPLY_BATCH: &str = "reply-batch";
+    /// `call-options`: the caller's timeout, reply-stream TTL and whether it reads batched
+    /// replies, in one field (see [`crate::call_options`]).
+    pub(crate) const CALL_OPTIONS: &str = "call-options";
     /// `metadata`: the caller's metadata, a JSON object of strings (Rust clients, when any).
     pub(crate) const METADATA: &str = "metadata";
     /// Dead letters: why the entry was set aside (`max-deliveries`).

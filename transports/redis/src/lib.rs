@@ -21,6 +21,7 @@
 //! [`delivery`]; every addition to the 0.1.9 wire is listed in [`wire_extensions`].
 #![warn(missing_docs)]
 
+mod call_options;
 mod client;
 mod conn;
 mod connection;

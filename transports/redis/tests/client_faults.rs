@@ -289,11 +289,9 @@ async fn request_fields_malformed_reply_and_reply_ttl() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names, ["type", "envelope", "reply-to", "timeout-ms", "reply-ttl-ms", "reply-batch"]);
+    assert_eq!(names, ["type", "envelope", "reply-to", "call-options"]);
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
-    assert_eq!(field("reply-batch"), "1");
-    assert_eq!(field("timeout-ms"), "7500");
-    assert_eq!(field("reply-ttl-ms"), "600000");
+    assert_eq!(field("call-options"), "timeout-ms=7500;reply-ttl-ms=600000;reply-batch=1");
     assert_eq!(field("reply-to"), client.reply_stream());
     let envelope: serde_json::Value = serde_json::from_str(&field("envelope")).unwrap();
 

@@ -3,7 +3,9 @@
 //! lookup done by the caller and a few relaxed atomic additions (two of them into the
 //! latency histograms, each after one bucket index); only errors take a lock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;

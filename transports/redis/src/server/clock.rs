@@ -2,7 +2,7 @@
 //! client's clock, so clock skew between hosts cannot expire or keep a request by mistake.
 //!
 //! An entry id's millisecond part is Redis's time at `XADD`; a request's deadline is that
-//! plus its `timeout-ms` field. The server learns Redis's time with `TIME` (at start and
+//! plus its `timeout-ms` call option. The server learns Redis's time with `TIME` (at start and
 //! every minute) and advances it with the local monotonic clock in between.
 
 use std::sync::Mutex;
@@ -63,13 +63,10 @@ pub(crate) fn entry_id_ms(entry_id: &str) -> Option<i64> {
     entry_id.split('-').next()?.parse().ok()
 }
 
-/// The deadline of an entry on Redis's clock: its id's millisecond part plus `timeout-ms`.
-/// `None` when the entry has no (valid) timeout field: 0.1.9 clients send none.
-pub(crate) fn entry_deadline_ms(entry_id: &str, timeout_ms: Option<&[u8]>) -> Option<i64> {
-    let timeout: i64 = std::str::from_utf8(timeout_ms?).ok()?.trim().parse().ok()?;
-    if timeout < 0 {
-        return None;
-    }
+/// The deadline of an entry on Redis's clock: its id's millisecond part plus its
+/// `timeout-ms` call option. `None` when the entry has no timeout: 0.1.9 clients send none.
+pub(crate) fn entry_deadline_ms(entry_id: &str, timeout_ms: Option<u64>) -> Option<i64> {
+    let timeout = i64::try_from(timeout_ms?).unwrap_or(i64::MAX);
     Some(entry_id_ms(entry_id)?.saturating_add(timeout))
 }
 
@@ -79,11 +76,10 @@ mod tests {
 
     #[test]
     fn deadline_is_id_time_plus_timeout() {
-        assert_eq!(entry_deadline_ms("1700000000000-3", Some(b"2500")), Some(1_700_000_002_500));
+        assert_eq!(entry_deadline_ms("1700000000000-3", Some(2500)), Some(1_700_000_002_500));
         assert_eq!(entry_deadline_ms("1700000000000-3", None), None);
-        assert_eq!(entry_deadline_ms("1700000000000-3", Some(b"soon")), None);
-        assert_eq!(entry_deadline_ms("1700000000000-3", Some(b"-5")), None);
-        assert_eq!(entry_deadline_ms("garbage", Some(b"5")), None);
+        assert_eq!(entry_deadline_ms("1700000000000-3", Some(u64::MAX)), Some(i64::MAX));
+        assert_eq!(entry_deadline_ms("garbage", Some(5)), None);
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use crate::call_options::CallOptionsField;
 use crate::conn::Conn;
 use clamator_core::{Envelope, Id, Response, RpcError};
 use redis::RedisResult;
@@ -155,7 +156,8 @@ impl Worker {
                 "deadLetterStream": self.dead_stream,
                 "deadLetterId": dead_id,
             }));
-            if let Some(reply) = self.reply(&entry, key, &Response::error(Some(id), error)) {
+            let options = CallOptionsField::parse(entry.field(field::CALL_OPTIONS));
+            if let Some(reply) = self.reply(&options, key, &Response::error(Some(id), error)) {
                 push_reply(&mut pipe, &reply, settings.reply_maxlen, true);
             }
         }

@@ -9,7 +9,7 @@
 //! completion writer sends the reply again as `XADD` + `PEXPIRE`, so a re-created reply
 //! stream always expires.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 

@@ -2,15 +2,16 @@
 //! free handler slots), and how one entry is checked, run and handed to the completion
 //! writer.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use std::time::Duration;
 
+use crate::call_options::CallOptionsField;
 use crate::conn::Conn;
 use clamator_core::{Context, Envelope, Metadata, Response, RpcError, ServiceTable};
+use foldhash::HashSet;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -69,7 +70,7 @@ impl Worker {
             dead_stream: dead_letter_stream(&settings.prefix, &name),
             reply_prefix: reply_stream(&settings.prefix, ""),
             permits: Arc::new(Semaphore::new(settings.concurrency)),
-            held: Mutex::new(HashSet::new()),
+            held: Mutex::new(HashSet::default()),
             completions: CompletionQueue::default(),
             reply_ttls: ReplyTtls::default(),
             slowest_recent_ns: AtomicU64::new(0),
@@ -257,7 +258,8 @@ impl Worker {
         entry: RawEntry,
         attempt: u32,
     ) -> Result<impl Future<Output = Option<Completion>> + Send + 'static, Completion> {
-        let deadline_ms = clock::entry_deadline_ms(&entry.id, entry.field(field::TIMEOUT_MS));
+        let options = CallOptionsField::parse(entry.field(field::CALL_OPTIONS));
+        let deadline_ms = clock::entry_deadline_ms(&entry.id, options.timeout_ms);
         // Redis's time, read once for the expiry check, the deadline and the queue wait.
         let now_ms = self.shared.clock.now_ms();
         if let (Some(deadline), Some(now)) = (deadline_ms, now_ms) {
@@ -269,6 +271,7 @@ impl Worker {
         }
         let delivery = Delivery {
             attempt,
+            options,
             deadline: deadline_ms.zip(now_ms).map(|(deadline, now)| clock::local_deadline(now, deadline)),
             queue_wait: clock::entry_id_ms(&entry.id)
                 .zip(now_ms)
@@ -396,7 +399,7 @@ impl Worker {
                 e.id.clone().map(|id| Response::error(Some(id), e.to_rpc_error()))
             }
         };
-        self.reply(entry, reply_to?, &response?)
+        self.reply(&delivery.options, reply_to?, &response?)
     }
 
     /// The entry's `reply-to`, when it names a key.
@@ -419,15 +422,11 @@ impl Worker {
     /// The reply to write for `response`, refreshing the reply stream's TTL when the key is a
     /// reply stream of this prefix: to the TTL the caller keeps (`reply-ttl-ms`), else to the
     /// default for callers that declare none.
-    pub(super) fn reply(&self, entry: &RawEntry, key: String, response: &Response) -> Option<Reply> {
-        let declared = entry
-            .field(field::REPLY_TTL_MS)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+    pub(super) fn reply(&self, options: &CallOptionsField, key: String, response: &Response) -> Option<Reply> {
+        let declared = options.reply_ttl_ms;
         let fallback = self.shared.settings.default_reply_ttl.map(|ttl| ttl.as_millis() as u64);
         let ttl_ms = declared.or(fallback).filter(|&ttl| ttl > 0 && key.starts_with(&self.reply_prefix));
-        let batchable = entry.field(field::REPLY_BATCH) == Some(b"1");
-        Some(Reply { key, json: response.to_json(), ttl_ms, batchable })
+        Some(Reply { key, json: response.to_json(), ttl_ms, batchable: options.reply_batch })
     }
 }
 
@@ -435,6 +434,8 @@ impl Worker {
 #[derive(Debug, Clone, Copy)]
 struct Delivery {
     attempt: u32,
+    /// The caller's `call-options`.
+    options: CallOptionsField,
     deadline: Option<Instant>,
     /// Time since the entry's `XADD`, on Redis's clock.
     queue_wait: Option<Duration>,

@@ -1,0 +1,82 @@
+//! The `call-options` field: what a Rust client tells a server about one request, beyond the
+//! 0.1.9 fields, in one stream field (`timeout-ms=7500;reply-ttl-ms=600000;reply-batch=1`).
+//!
+//! One field rather than one per option: every field of a request is two more values for Redis
+//! to store and for the server to read back and parse with each delivery, so three options in
+//! one field cost a server about four RESP values less per request. Keys are `key=value`
+//! pairs separated by `;`; unknown keys and malformed pairs are ignored, so options can be
+//! added without breaking older readers. 0.1.9 servers ignore the whole field.
+
+use std::fmt::Write as _;
+
+/// The options of one request, as a server reads them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CallOptionsField {
+    /// `timeout-ms`: the caller's timeout; deadline = entry id ms + this, on Redis's clock.
+    pub(crate) timeout_ms: Option<u64>,
+    /// `reply-ttl-ms`: the TTL the caller keeps on its reply stream; servers refresh it.
+    pub(crate) reply_ttl_ms: Option<u64>,
+    /// `reply-batch=1`: the caller reads JSON-RPC batch responses (an array of responses in
+    /// one reply entry's `envelope`); servers may combine its replies.
+    pub(crate) reply_batch: bool,
+}
+
+impl CallOptionsField {
+    /// Reads a `call-options` value; `None` (no field) gives no options.
+    pub(crate) fn parse(raw: Option<&[u8]>) -> Self {
+        let mut options = Self::default();
+        let Some(text) = raw.and_then(|raw| std::str::from_utf8(raw).ok()) else { return options };
+        for (key, value) in text.split(';').filter_map(|pair| pair.split_once('=')) {
+            let number = || value.trim().parse::<u64>().ok();
+            match key.trim() {
+                "timeout-ms" => options.timeout_ms = number(),
+                "reply-ttl-ms" => options.reply_ttl_ms = number(),
+                "reply-batch" => options.reply_batch = value.trim() == "1",
+                _ => {}
+            }
+        }
+        options
+    }
+
+    /// The field's value, as a client writes it.
+    pub(crate) fn encode(&self) -> String {
+        let mut out = String::with_capacity(56);
+        let mut sep = "";
+        if let Some(ms) = self.timeout_ms {
+            let _ = write!(out, "timeout-ms={ms}");
+            sep = ";";
+        }
+        if let Some(ms) = self.reply_ttl_ms {
+            let _ = write!(out, "{sep}reply-ttl-ms={ms}");
+            sep = ";";
+        }
+        if self.reply_batch {
+            let _ = write!(out, "{sep}reply-batch=1");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let options = CallOptionsField { timeout_ms: Some(7500), reply_ttl_ms: Some(600_000), reply_batch: true };
+        let text = options.encode();
+        assert_eq!(text, "timeout-ms=7500;reply-ttl-ms=600000;reply-batch=1");
+        assert_eq!(CallOptionsField::parse(Some(text.as_bytes())), options);
+        assert_eq!(CallOptionsField::default().encode(), "");
+        let ttl_only = CallOptionsField { reply_ttl_ms: Some(5), ..Default::default() };
+        assert_eq!(ttl_only.encode(), "reply-ttl-ms=5");
+    }
+
+    #[test]
+    fn tolerates_unknown_and_malformed_parts() {
+        let parsed = CallOptionsField::parse(Some(b"future=x; timeout-ms = 250 ;junk;reply-ttl-ms=-3;reply-batch=yes"));
+        assert_eq!(parsed, CallOptionsField { timeout_ms: Some(250), reply_ttl_ms: None, reply_batch: false });
+        assert_eq!(CallOptionsField::parse(None), CallOptionsField::default());
+        assert_eq!(CallOptionsField::parse(Some(b"\xff\xfe")), CallOptionsField::default());
+    }
+}
