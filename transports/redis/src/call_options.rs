@@ -23,15 +23,19 @@ pub(crate) struct CallOptionsField {
 
 impl CallOptionsField {
     /// Reads a `call-options` value; `None` (no field) gives no options.
+    ///
+    /// Read as bytes, once per delivery: `str` splitting and parsing showed in the server's
+    /// profile at about 1,000 instructions per request.
     pub(crate) fn parse(raw: Option<&[u8]>) -> Self {
         let mut options = Self::default();
-        let Some(text) = raw.and_then(|raw| std::str::from_utf8(raw).ok()) else { return options };
-        for (key, value) in text.split(';').filter_map(|pair| pair.split_once('=')) {
-            let number = || value.trim().parse::<u64>().ok();
-            match key.trim() {
-                "timeout-ms" => options.timeout_ms = number(),
-                "reply-ttl-ms" => options.reply_ttl_ms = number(),
-                "reply-batch" => options.reply_batch = value.trim() == "1",
+        let Some(raw) = raw else { return options };
+        for pair in raw.split(|&b| b == b';') {
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else { continue };
+            let (key, value) = (pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii());
+            match key {
+                b"timeout-ms" => options.timeout_ms = decimal(value),
+                b"reply-ttl-ms" => options.reply_ttl_ms = decimal(value),
+                b"reply-batch" => options.reply_batch = value == b"1",
                 _ => {}
             }
         }
@@ -57,6 +61,20 @@ impl CallOptionsField {
     }
 }
 
+/// An unsigned decimal number (ASCII digits only, no sign, no overflow).
+pub(crate) fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        if d.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +96,15 @@ mod tests {
         assert_eq!(parsed, CallOptionsField { timeout_ms: Some(250), reply_ttl_ms: None, reply_batch: false });
         assert_eq!(CallOptionsField::parse(None), CallOptionsField::default());
         assert_eq!(CallOptionsField::parse(Some(b"\xff\xfe")), CallOptionsField::default());
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(decimal(b"0"), Some(0));
+        assert_eq!(decimal(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(decimal(b"18446744073709551616"), None);
+        assert_eq!(decimal(b""), None);
+        assert_eq!(decimal(b"+1"), None);
+        assert_eq!(decimal(b"1x"), None);
     }
 }

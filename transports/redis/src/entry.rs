@@ -43,7 +43,7 @@ fn items(v: Value) -> Option<Vec<Value>> {
 fn entry(v: Value) -> Option<RawEntry> {
     let mut parts = items(v)?.into_iter();
     let id = String::from_utf8(bytes(parts.next()?)?).ok()?;
-    let mut fields = Vec::new();
+    let mut fields = Vec::with_capacity(8);
     let mut kv = match parts.next() {
         Some(Value::Map(pairs)) => {
             for (k, v) in pairs {

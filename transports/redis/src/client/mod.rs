@@ -243,6 +243,9 @@ impl RedisRpcClient {
         if self.inner.core.stop() != State::Started {
             return;
         }
+        // Every pending call fails with `Stopped` (its sender is dropped).
+        let pending = std::mem::take(&mut *self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(pending);
         let reader = self.inner.reader.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(reader) = reader {
             let _ = reader.await;
@@ -306,6 +309,11 @@ impl RpcClient for RedisRpcClient {
         let (tx, rx) = oneshot::channel();
         self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), tx);
         let _guard = PendingGuard { pending: &self.inner.pending, id };
+        // `stop` fails pending calls by dropping their senders; one registered just after that
+        // sees the state instead.
+        if core.state() != State::Started {
+            return Err(TransportError::Stopped.into());
+        }
         let stream = command_stream(&self.inner.prefix, service);
         // Sized once: growing the command's buffers showed in the client's profile.
         let mut add = redis::Cmd::with_capacity(12, envelope.len() + stream.len() + self.inner.reply_stream.len() + 96);
@@ -343,7 +351,14 @@ impl RpcClient for RedisRpcClient {
             }
             rx.await.map_err(|_| Error::from(TransportError::Stopped))?
         };
-        match core.await_reply(reply, timeout).await {
+        // No wait on the client's stop token here (a lock on a shared waiter list per call):
+        // `stop` drops the pending calls' senders instead, which ends `reply` with `Stopped`.
+        let outcome = tokio::select! {
+            biased;
+            reply = reply => reply.and_then(|response| response.outcome.map_err(Error::Rpc)),
+            () = tokio::time::sleep(timeout) => Err(TransportError::Timeout.into()),
+        };
+        match outcome {
             Err(Error::Transport(TransportError::Timeout)) => {
                 match uncertain.lock().unwrap_or_else(|e| e.into_inner()).take() {
                     Some(e) => Err(TransportError::outcome_unknown(

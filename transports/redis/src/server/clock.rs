@@ -60,7 +60,9 @@ pub(crate) fn local_deadline(now_ms: i64, deadline_ms: i64) -> Instant {
 
 /// The millisecond part of a stream entry id: Redis's time at its `XADD`.
 pub(crate) fn entry_id_ms(entry_id: &str) -> Option<i64> {
-    entry_id.split('-').next()?.parse().ok()
+    let bytes = entry_id.as_bytes();
+    let end = bytes.iter().position(|&b| b == b'-').unwrap_or(bytes.len());
+    i64::try_from(crate::call_options::decimal(&bytes[..end])?).ok()
 }
 
 /// The deadline of an entry on Redis's clock: its id's millisecond part plus its
