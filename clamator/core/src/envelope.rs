@@ -235,17 +235,29 @@ impl Envelope {
     /// assert_eq!(Envelope::parse(b"[]").unwrap_err().code, codes::INVALID_REQUEST);
     /// ```
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(value) => Self::from_value(value),
-            Err(e) => {
-                // The document may still be well-formed JSON whose only fault is a number
-                // out of range (`1e400`), or the `Infinity`/`NaN` Python's `json` writes: read
-                // the id alone, so the caller can be answered (or a waiting call failed).
-                let mut error = EnvelopeError::parse(e);
-                error.id = probe_id(bytes);
-                Err(error)
-            }
+        match crate::envelope_fast::parse(bytes) {
+            Some(envelope) => Ok(envelope),
+            None => general(bytes),
         }
+    }
+
+    /// Parses a JSON-RPC 2.0 batch (a JSON array of envelopes), each element with the rules of
+    /// [`Envelope::parse`]. A Rust server writes the replies of one batch to a Rust client this
+    /// way (see the Redis transport's wire extensions); the array itself must be well-formed
+    /// JSON, else the whole document is a `-32700` error.
+    ///
+    /// ```
+    /// # mod clamator { pub use clamator_core::*; pub mod transport { pub use clamator_core::*; } }
+    /// use clamator::transport::Envelope;
+    /// let batch = Envelope::parse_batch(br#"[{"jsonrpc":"2.0","id":"a","result":1},{"id":"b"}]"#).unwrap();
+    /// assert!(matches!(batch[0], Ok(Envelope::Response(_))));
+    /// assert!(batch[1].is_err());
+    /// assert!(Envelope::parse_batch(b"{}").is_err());
+    /// ```
+    pub fn parse_batch(bytes: &[u8]) -> Result<Vec<Result<Self, EnvelopeError>>, EnvelopeError> {
+        let elements: Vec<&serde_json::value::RawValue> =
+            serde_json::from_slice(bytes).map_err(EnvelopeError::parse)?;
+        Ok(elements.into_iter().map(|raw| Self::parse(raw.get().as_bytes())).collect())
     }
 
     /// Classifies an already-parsed JSON value, with the same rules as [`Envelope::parse`].
@@ -300,6 +312,23 @@ impl Envelope {
     }
 }
 
+/// [`Envelope::parse`] for any document: read as a `Value`, then classified, so that every
+/// fault gets its exact error (the common, well-formed case is read faster by
+/// `envelope_fast`).
+pub(crate) fn general(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => Envelope::from_value(value),
+        Err(e) => {
+            // The document may still be well-formed JSON whose only fault is a number
+            // out of range (`1e400`), or the `Infinity`/`NaN` Python's `json` writes: read
+            // the id alone, so the caller can be answered (or a waiting call failed).
+            let mut error = EnvelopeError::parse(e);
+            error.id = probe_id(bytes);
+            Err(error)
+        }
+    }
+}
+
 /// Reads only `id`; every other member is skipped without being converted.
 #[derive(Deserialize)]
 struct IdProbe {
@@ -347,7 +376,7 @@ fn non_finite_as_null(bytes: &[u8]) -> Option<Vec<u8>> {
     replaced.then_some(out)
 }
 
-fn parse_error_object(error: Value) -> Option<RpcError> {
+pub(crate) fn parse_error_object(error: Value) -> Option<RpcError> {
     let Value::Object(mut obj) = error else { return None };
     let code = obj.get("code")?.as_i64()?;
     let message = match obj.remove("message")? {

@@ -11,6 +11,7 @@ mod client;
 mod context;
 mod contract;
 mod envelope;
+mod envelope_fast;
 mod error;
 mod finite;
 mod handler_error;

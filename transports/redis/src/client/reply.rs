@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::conn::Conn;
-use clamator_core::{Envelope, ProtocolError};
+use clamator_core::{Envelope, EnvelopeError, ProtocolError};
 
 use super::Inner;
 use crate::connection::{query, sleep_or_stop, Backoff};
@@ -114,7 +114,11 @@ impl Inner {
         if bytes.trim_ascii_start().starts_with(b"[") {
             return self.deliver_batch(bytes);
         }
-        match Envelope::parse(bytes) {
+        self.deliver_parsed(Envelope::parse(bytes));
+    }
+
+    fn deliver_parsed(&self, parsed: Result<Envelope, EnvelopeError>) {
+        match parsed {
             Ok(envelope) => self.deliver_envelope(envelope),
             Err(e) => {
                 // A malformed reply whose id can be read (a 0.1.9 server writes `Infinity`
@@ -134,17 +138,8 @@ impl Inner {
     /// A JSON-RPC batch response: the replies a server combined for this client (it asked
     /// for that with `reply-batch`), each handed to its call.
     fn deliver_batch(&self, bytes: &[u8]) {
-        match serde_json::from_slice::<Vec<serde_json::Value>>(bytes) {
-            Ok(replies) => {
-                for reply in replies {
-                    match Envelope::from_value(reply) {
-                        Ok(envelope) => self.deliver_envelope(envelope),
-                        Err(e) => {
-                            tracing::warn!(stream = %self.reply_stream, error = %e, "malformed reply in a batch dropped")
-                        }
-                    }
-                }
-            }
+        match Envelope::parse_batch(bytes) {
+            Ok(replies) => replies.into_iter().for_each(|reply| self.deliver_parsed(reply)),
             Err(e) => tracing::warn!(stream = %self.reply_stream, error = %e, "malformed batch of replies dropped"),
         }
     }
