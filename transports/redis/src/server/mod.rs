@@ -9,6 +9,7 @@ mod clock;
 mod completion;
 mod janitor;
 mod lease;
+mod reader;
 mod reclaim;
 mod reply_batch;
 mod reply_ttl;

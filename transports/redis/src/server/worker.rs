@@ -5,7 +5,6 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Poll;
 use std::time::Duration;
 
 use crate::call_options::CallOptionsField;
@@ -22,16 +21,16 @@ use super::stats::Counter;
 use super::Shared;
 use crate::connection::{sleep_or_stop, Backoff};
 use crate::discovery::ServiceStats;
-use crate::entry::{read_reply, RawEntry};
+use crate::entry::RawEntry;
 use crate::keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, field, reply_stream};
 
 /// How long one `XREADGROUP` blocks.
-const BLOCK: Duration = Duration::from_millis(1000);
+pub(super) const BLOCK: Duration = Duration::from_millis(1000);
 /// The most entries a server takes beyond its free handler slots.
-const MAX_PREFETCH: u64 = 16;
+pub(super) const MAX_PREFETCH: u64 = 16;
 /// Above concurrency 1, the reader runs entries itself only while the slowest recent handler
 /// took less than this (ns).
-const INLINE_MAX_NS: u64 = 50_000;
+pub(super) const INLINE_MAX_NS: u64 = 50_000;
 
 /// One service on one server.
 pub(super) struct Worker {
@@ -52,7 +51,7 @@ pub(super) struct Worker {
     /// When each reply stream's TTL was last refreshed.
     pub(super) reply_ttls: ReplyTtls,
     /// A decaying maximum of recent handler durations, in ns (0: none finished yet).
-    slowest_recent_ns: AtomicU64,
+    pub(super) slowest_recent_ns: AtomicU64,
     /// Per-method counters, published by discovery.
     stats: Arc<ServiceStats>,
     pub(super) shared: Arc<Shared>,
@@ -103,116 +102,12 @@ impl Worker {
         }
     }
 
-    /// Takes new entries while the server runs: as many as there are free handler slots, plus
-    /// the prefetch allowance.
-    pub(super) async fn read_loop(self: Arc<Self>) {
-        let stop = self.shared.stop.clone();
-        let mut backoff = Backoff::new();
-        let mut connection: Option<Conn> = None;
-        while !stop.is_cancelled() {
-            let conn = match &mut connection {
-                Some(conn) => conn,
-                None => match self.shared.settings.source.blocking(BLOCK).await {
-                    Ok(conn) => connection.insert(conn),
-                    Err(e) => {
-                        tracing::error!(service = %self.table.name(), error = %e, "reader cannot connect; retrying");
-                        sleep_or_stop(backoff.next_delay(), &stop).await;
-                        continue;
-                    }
-                },
-            };
-            let slots = tokio::select! {
-                () = stop.cancelled() => break,
-                slots = self.free_slots() => slots,
-            };
-            let Some(mut slots) = slots else { break };
-            let prefetch = self.prefetch_allowance();
-            let mut read_cmd = redis::cmd("XREADGROUP");
-            read_cmd
-                .arg("GROUP")
-                .arg(&self.group)
-                .arg(&self.consumer)
-                .arg("COUNT")
-                .arg(slots.num_permits() + prefetch)
-                .arg("BLOCK")
-                .arg(BLOCK.as_millis() as u64)
-                .arg("STREAMS")
-                .arg(&self.stream)
-                .arg(">");
-            let read = read_cmd.query_async::<redis::Value>(conn);
-            let result = tokio::select! {
-                () = stop.cancelled() => break,
-                result = read => result,
-            };
-            match result {
-                Ok(value) => {
-                    backoff.reset();
-                    let entries = read_reply(value);
-                    // Held (so leased) from now on, including prefetched ones still waiting.
-                    self.held().extend(entries.iter().map(|e| e.id.clone()));
-                    let inline = self.runs_inline();
-                    let mut finished = Vec::new();
-                    for entry in entries {
-                        // COUNT bounds the entries to the free slots, plus the prefetch
-                        // allowance: those wait here, in arrival order, for a slot.
-                        let slot = match slots.split(1).or_else(|| Arc::clone(&self.permits).try_acquire_owned().ok()) {
-                            Some(slot) => slot,
-                            None => {
-                                // What finished here is queued before waiting, so that it
-                                // leaves before what finishes in the meantime.
-                                self.queue_finished(&mut finished);
-                                let waited = tokio::select! {
-                                    () = stop.cancelled() => None,
-                                    slot = Arc::clone(&self.permits).acquire_owned() => slot.ok(),
-                                };
-                                let Some(slot) = waited else {
-                                    // Stopping: left pending (no longer leased), for reclaim.
-                                    self.held().remove(&entry.id);
-                                    continue;
-                                };
-                                slot
-                            }
-                        };
-                        if inline {
-                            self.run_here(entry, slot, &mut finished).await;
-                        } else {
-                            self.start(entry, 1, slot);
-                        }
-                    }
-                    self.queue_finished(&mut finished);
-                }
-                Err(e) => self.recover(e, &mut backoff).await,
-            }
-        }
-    }
-
-    /// How many entries to take beyond the free slots: as many as the slowest recent handler
-    /// says will have started within the prefetch budget (none before any handler finished).
-    fn prefetch_allowance(&self) -> usize {
-        let slowest = self.slowest_recent_ns.load(Ordering::Relaxed);
-        let budget = self.shared.settings.prefetch_budget.as_nanos() as u64;
-        if slowest == 0 || budget == 0 {
-            return 0;
-        }
-        let slots = self.shared.settings.concurrency as u64;
-        (budget.saturating_mul(slots) / slowest).min(MAX_PREFETCH) as usize
-    }
-
     /// Folds one handler duration into the decaying maximum (it loses 1/16 per handler).
     fn record_duration(&self, took: Duration) {
         let took = (took.as_nanos() as u64).max(1);
         let _ = self
             .slowest_recent_ns
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| Some(took.max(old - old / 16)));
-    }
-
-    /// Waits for one free handler slot, then takes every other free one too.
-    async fn free_slots(&self) -> Option<OwnedSemaphorePermit> {
-        let mut slots = Arc::clone(&self.permits).acquire_owned().await.ok()?;
-        while let Ok(more) = Arc::clone(&self.permits).try_acquire_owned() {
-            slots.merge(more);
-        }
-        Some(slots)
     }
 
     /// After a failed command: recreate the group if Redis lost it, else back off.
@@ -241,7 +136,11 @@ impl Worker {
             Ok(run) => run,
             Err(expired) => {
                 drop(slot);
-                return self.queue_finished(&mut vec![expired]);
+                if self.completions.push(expired) {
+                    let worker = Arc::clone(self);
+                    self.shared.handlers.spawn(async move { worker.write_completions().await });
+                }
+                return;
             }
         };
         let worker = Arc::clone(self);
@@ -253,7 +152,7 @@ impl Worker {
 
     /// Checks an entry delivered `attempt` times: the future that runs it, or, when its
     /// caller's deadline has passed, its completion (acknowledged without running).
-    fn prepare(
+    pub(super) fn prepare(
         self: &Arc<Self>,
         entry: RawEntry,
         attempt: u32,
@@ -301,57 +200,11 @@ impl Worker {
     /// Queues a completion, then frees the slot: the next entry may start while this task
     /// writes (if it is the writer), and its completion queues behind this one, so replies
     /// and acknowledgements keep the handling order.
-    async fn finish(&self, completion: Option<Completion>, slot: OwnedSemaphorePermit) {
+    pub(super) async fn finish(&self, completion: Option<Completion>, slot: OwnedSemaphorePermit) {
         let writer = completion.is_some_and(|c| self.completions.push(c));
         drop(slot);
         if writer {
             self.write_completions().await;
-        }
-    }
-
-    /// Queues the completions of entries run by the reader, and spawns a writer when none
-    /// is writing: one task and one write for the whole read.
-    fn queue_finished(self: &Arc<Self>, finished: &mut Vec<Completion>) {
-        if !finished.is_empty() && self.completions.push_all(finished) {
-            let worker = Arc::clone(self);
-            self.shared.handlers.spawn(async move { worker.write_completions().await });
-        }
-    }
-
-    /// Whether the reader runs entries itself, up to their first wait, instead of spawning a
-    /// task for each: always at concurrency 1 (entries run one after the other anyway), and
-    /// with more slots while recent handlers were short (a long synchronous handler would
-    /// hold the reader, and the entries behind it, which separate tasks run side by side).
-    fn runs_inline(&self) -> bool {
-        self.shared.settings.concurrency == 1 || {
-            let slowest = self.slowest_recent_ns.load(Ordering::Relaxed);
-            slowest != 0 && slowest < INLINE_MAX_NS
-        }
-    }
-
-    /// Runs a newly read entry in the reader until its handler first waits: an entry that
-    /// finishes there (a handler that does not wait) joins `finished`, with no task and no
-    /// wake-up of its own; one that waits goes on in a task of its own, after the entries
-    /// finished before it are queued.
-    async fn run_here(self: &Arc<Self>, entry: RawEntry, slot: OwnedSemaphorePermit, finished: &mut Vec<Completion>) {
-        let run = match self.prepare(entry, 1) {
-            Ok(run) => run,
-            Err(expired) => return finished.push(expired),
-        };
-        let mut run = Box::pin(run);
-        match std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await {
-            Poll::Ready(completion) => {
-                finished.extend(completion);
-                drop(slot);
-            }
-            Poll::Pending => {
-                self.queue_finished(finished);
-                let worker = Arc::clone(self);
-                self.shared.handlers.spawn(async move {
-                    let completion = run.await;
-                    worker.finish(completion, slot).await;
-                });
-            }
         }
     }
 
