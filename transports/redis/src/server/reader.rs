@@ -43,11 +43,11 @@ impl Worker {
         while !stop.is_cancelled() {
             let conn = match &mut connection {
                 Some(conn) => conn,
-                None => match self.shared.settings.source.blocking(BLOCK).await {
+                None => match alongside(self.shared.settings.source.blocking(BLOCK), &mut writers).await {
                     Ok(conn) => connection.insert(conn),
                     Err(e) => {
                         tracing::error!(service = %self.table.name(), error = %e, "reader cannot connect; retrying");
-                        sleep_or_stop(backoff.next_delay(), &stop).await;
+                        alongside(sleep_or_stop(backoff.next_delay(), &stop), &mut writers).await;
                         continue;
                     }
                 },
