@@ -72,13 +72,7 @@ pub async fn run_calls_probed<C: Caller>(plan: Plan, callers: Vec<C>, mut at_edg
         .map(|mut caller| {
             let phase = Arc::clone(&phase);
             tokio::spawn(async move {
-                let mut out = TaskResult {
-                    latencies_ns: Vec::with_capacity(4096),
-                    completed: 0,
-                    sent: 0,
-                    errors: 0,
-                    first_error: None,
-                };
+                let mut out = TaskResult::new();
                 let mut seq = 0u64;
                 while phase.load(Ordering::Relaxed) != STOP {
                     let started = Instant::now();
@@ -129,13 +123,7 @@ pub async fn run_notify<C: Caller>(plan: Plan, callers: Vec<C>, handled: Arc<Ato
         .map(|mut caller| {
             let (phase, sent, handled) = (Arc::clone(&phase), Arc::clone(&sent), Arc::clone(&handled));
             tokio::spawn(async move {
-                let mut out = TaskResult {
-                    latencies_ns: Vec::with_capacity(4096),
-                    completed: 0,
-                    sent: 0,
-                    errors: 0,
-                    first_error: None,
-                };
+                let mut out = TaskResult::new();
                 let mut seq = 0u64;
                 while phase.load(Ordering::Relaxed) != STOP {
                     if sent.load(Ordering::Relaxed).saturating_sub(handled.load(Ordering::Relaxed)) > max_backlog {
@@ -178,6 +166,10 @@ pub async fn run_notify<C: Caller>(plan: Plan, callers: Vec<C>, handled: Arc<Ato
 }
 
 impl TaskResult {
+    fn new() -> Self {
+        TaskResult { latencies_ns: Vec::with_capacity(4096), completed: 0, sent: 0, errors: 0, first_error: None }
+    }
+
     /// Counts one call made inside the measured window.
     fn record(&mut self, result: Result<(), String>, elapsed: Duration) {
         match result {
