@@ -65,11 +65,12 @@ pub(crate) fn entry_id_ms(entry_id: &str) -> Option<i64> {
     i64::try_from(crate::call_options::decimal(&bytes[..end])?).ok()
 }
 
-/// The deadline of an entry on Redis's clock: its id's millisecond part plus its
-/// `timeout-ms` call option. `None` when the entry has no timeout: 0.1.9 clients send none.
-pub(crate) fn entry_deadline_ms(entry_id: &str, timeout_ms: Option<u64>) -> Option<i64> {
+/// The deadline of an entry on Redis's clock: its id's millisecond part (`added_ms`, from
+/// [`entry_id_ms`]) plus its `timeout-ms` call option. `None` when the entry has no timeout:
+/// 0.1.9 clients send none.
+pub(crate) fn entry_deadline_ms(added_ms: Option<i64>, timeout_ms: Option<u64>) -> Option<i64> {
     let timeout = i64::try_from(timeout_ms?).unwrap_or(i64::MAX);
-    Some(entry_id_ms(entry_id)?.saturating_add(timeout))
+    Some(added_ms?.saturating_add(timeout))
 }
 
 #[cfg(test)]
@@ -78,10 +79,12 @@ mod tests {
 
     #[test]
     fn deadline_is_id_time_plus_timeout() {
-        assert_eq!(entry_deadline_ms("1700000000000-3", Some(2500)), Some(1_700_000_002_500));
-        assert_eq!(entry_deadline_ms("1700000000000-3", None), None);
-        assert_eq!(entry_deadline_ms("1700000000000-3", Some(u64::MAX)), Some(i64::MAX));
-        assert_eq!(entry_deadline_ms("garbage", Some(5)), None);
+        let added = entry_id_ms("1700000000000-3");
+        assert_eq!(entry_deadline_ms(added, Some(2500)), Some(1_700_000_002_500));
+        assert_eq!(entry_deadline_ms(added, None), None);
+        assert_eq!(entry_deadline_ms(added, Some(u64::MAX)), Some(i64::MAX));
+        assert_eq!(entry_id_ms("garbage"), None);
+        assert_eq!(entry_deadline_ms(entry_id_ms("garbage"), Some(5)), None);
     }
 
     #[tokio::test]

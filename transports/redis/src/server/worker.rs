@@ -158,7 +158,8 @@ impl Worker {
         attempt: u32,
     ) -> Result<impl Future<Output = Option<Completion>> + Send + 'static, Completion> {
         let options = CallOptionsField::parse(entry.field(field::CALL_OPTIONS));
-        let deadline_ms = clock::entry_deadline_ms(&entry.id, options.timeout_ms);
+        let added_ms = clock::entry_id_ms(&entry.id);
+        let deadline_ms = clock::entry_deadline_ms(added_ms, options.timeout_ms);
         // Redis's time, read once for the expiry check, the deadline and the queue wait.
         let now_ms = self.shared.clock.now_ms();
         if let (Some(deadline), Some(now)) = (deadline_ms, now_ms) {
@@ -172,7 +173,7 @@ impl Worker {
             attempt,
             options,
             deadline: deadline_ms.zip(now_ms).map(|(deadline, now)| clock::local_deadline(now, deadline)),
-            queue_wait: clock::entry_id_ms(&entry.id)
+            queue_wait: added_ms
                 .zip(now_ms)
                 .map(|(added, now)| Duration::from_millis(u64::try_from(now - added).unwrap_or(0))),
         };
