@@ -275,18 +275,10 @@ impl Envelope {
             return Err(EnvelopeError::invalid("jsonrpc must equal \"2.0\"", id));
         }
         if let Some(Value::String(full)) = obj.get("method") {
-            let Some((service, method)) = full.split_once('.') else {
-                return Err(EnvelopeError::invalid("method must be \"<service>.<method>\"", id));
+            let (service, method) = match split_method(full) {
+                Ok(parts) => parts,
+                Err(detail) => return Err(EnvelopeError::invalid(detail, id)),
             };
-            if service.is_empty() || method.is_empty() {
-                return Err(EnvelopeError::invalid("method must be \"<service>.<method>\"", id));
-            }
-            if !is_valid_service_name(service) {
-                return Err(EnvelopeError::invalid("invalid service segment", id));
-            }
-            if !is_valid_method_name(method) {
-                return Err(EnvelopeError::invalid("invalid method segment", id));
-            }
             if raw_id.is_some() && id.is_none() {
                 return Err(EnvelopeError::invalid("id must be string or number", None));
             }
@@ -310,6 +302,22 @@ impl Envelope {
             _ => Err(EnvelopeError::invalid("envelope must be request, notification, or response", id)),
         }
     }
+}
+
+/// A call's `method`, `"<service>.<method>"`, split at its first dot into two valid names;
+/// else what is wrong with it.
+pub(crate) fn split_method(full: &str) -> Result<(&str, &str), &'static str> {
+    let (service, method) = full
+        .split_once('.')
+        .filter(|(service, method)| !service.is_empty() && !method.is_empty())
+        .ok_or("method must be \"<service>.<method>\"")?;
+    if !is_valid_service_name(service) {
+        return Err("invalid service segment");
+    }
+    if !is_valid_method_name(method) {
+        return Err("invalid method segment");
+    }
+    Ok((service, method))
 }
 
 /// [`Envelope::parse`] for any document: read as a `Value`, then classified, so that every

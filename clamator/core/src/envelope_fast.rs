@@ -16,8 +16,7 @@ use serde_json::{Map, Value};
 
 #[cfg(test)]
 use crate::envelope::general;
-use crate::envelope::{parse_error_object, Call, Envelope, Id, Response};
-use crate::names::{is_valid_method_name, is_valid_service_name};
+use crate::envelope::{parse_error_object, split_method, Call, Envelope, Id, Response};
 
 /// The members clamator reads; others are skipped.
 #[derive(Deserialize)]
@@ -59,10 +58,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Envelope> {
         Some(_) => return None,
     };
     if let Some(full) = members.method {
-        let (service, method) = full.split_once('.')?;
-        if !is_valid_service_name(service) || !is_valid_method_name(method) {
-            return None;
-        }
+        let (service, method) = split_method(&full).ok()?;
         let params = members.params.unwrap_or_else(|| Value::Object(Map::new()));
         let (service, method) = (service.to_owned(), method.to_owned());
         return Some(Envelope::Call(Call { service, method, params, id }));
