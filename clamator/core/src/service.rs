@@ -23,6 +23,7 @@ use crate::context::Context;
 use crate::contract::{MethodDescriptor, MethodKind, ServiceDescriptor};
 use crate::envelope::{Call, Response};
 use crate::error::{codes, ContractError, RpcError};
+use crate::json_lane::JsonFn;
 use crate::names::{is_valid_method_name, is_valid_service_name};
 use crate::pipeline::{BoxDispatch, Dispatch, RpcRequest};
 use crate::validation::Rules;
@@ -35,7 +36,11 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, RpcError>> + 
 /// [`typed_notification`] (and their `_with_context` forms), which add decoding and
 /// validation, or by [`Handler::raw`]. Cloning is cheap.
 #[derive(Clone)]
-pub struct Handler(HandlerFn);
+pub struct Handler {
+    call: HandlerFn,
+    /// The JSON lane of a typed handler (see [`ServiceTable::dispatch_json`]).
+    pub(crate) json: Option<JsonFn>,
+}
 
 #[derive(Clone)]
 enum HandlerFn {
@@ -75,22 +80,32 @@ impl Handler {
         F: Fn(Context, Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, RpcError>> + Send + 'static,
     {
-        Self(HandlerFn::WithContext(Arc::new(move |ctx, params| Box::pin(f(ctx, params)))))
+        Self { call: HandlerFn::WithContext(Arc::new(move |ctx, params| Box::pin(f(ctx, params)))), json: None }
     }
 
     pub(crate) fn plain(f: impl Fn(Value) -> HandlerFuture + Send + Sync + 'static) -> Self {
-        Self(HandlerFn::Plain(Arc::new(f)))
+        Self { call: HandlerFn::Plain(Arc::new(f)), json: None }
     }
 
     pub(crate) fn with_context(f: impl Fn(Context, Value) -> HandlerFuture + Send + Sync + 'static) -> Self {
-        Self(HandlerFn::WithContext(Arc::new(f)))
+        Self { call: HandlerFn::WithContext(Arc::new(f)), json: None }
+    }
+
+    /// The same handler with a JSON lane.
+    pub(crate) fn with_json(mut self, json: JsonFn) -> Self {
+        self.json = Some(json);
+        self
+    }
+
+    /// `true` when the handler takes the request's [`Context`].
+    pub(crate) fn takes_context(&self) -> bool {
+        matches!(self.call, HandlerFn::WithContext(_))
     }
 }
 
 impl std::fmt::Debug for Handler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let takes_context = matches!(self.0, HandlerFn::WithContext(_));
-        f.debug_struct("Handler").field("takes_context", &takes_context).finish_non_exhaustive()
+        f.debug_struct("Handler").field("takes_context", &self.takes_context()).finish_non_exhaustive()
     }
 }
 
@@ -144,11 +159,11 @@ where
     crate::typed::typed_notification_with_context_and_rules(Rules::validator(), f)
 }
 
-struct MethodEntry {
+pub(crate) struct MethodEntry {
     /// The wire name, as the descriptor holds it (borrowed for generated contracts).
-    name: Cow<'static, str>,
-    kind: MethodKind,
-    handler: Handler,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) kind: MethodKind,
+    pub(crate) handler: Handler,
 }
 
 /// A service ready to be hosted: its descriptor and one handler per method.
@@ -158,9 +173,9 @@ struct MethodEntry {
 #[derive(Clone)]
 pub struct ServiceTable {
     descriptor: Arc<ServiceDescriptor>,
-    methods: Arc<HashMap<String, MethodEntry>>,
+    pub(crate) methods: Arc<HashMap<String, MethodEntry>>,
     /// The middleware stack around the dispatcher, if any layer was added.
-    layered: Option<BoxDispatch>,
+    pub(crate) layered: Option<BoxDispatch>,
 }
 
 impl std::fmt::Debug for ServiceTable {
@@ -270,7 +285,7 @@ impl ServiceTable {
             let reply = id.map(|id| Response::error(Some(id), RpcError::method_not_found()));
             return Either::Left(std::future::ready(reply));
         };
-        let started = std::panic::catch_unwind(AssertUnwindSafe(|| match &entry.handler.0 {
+        let started = std::panic::catch_unwind(AssertUnwindSafe(|| match &entry.handler.call {
             HandlerFn::Plain(handler) => handler(params),
             HandlerFn::WithContext(handler) => {
                 ctx.set_names(self.descriptor.name.clone(), entry.name.clone());
@@ -294,7 +309,7 @@ impl ServiceTable {
         })
     }
 
-    fn log_failure(&self, method: &str, id: Option<&crate::Id>, error: &RpcError) {
+    pub(crate) fn log_failure(&self, method: &str, id: Option<&crate::Id>, error: &RpcError) {
         let service = self.name();
         let id = id.map(ToString::to_string);
         match (error.code, error.message.as_str()) {
@@ -312,7 +327,7 @@ impl ServiceTable {
     }
 }
 
-fn panic_error(payload: Box<dyn std::any::Any + Send>) -> RpcError {
+pub(crate) fn panic_error(payload: Box<dyn std::any::Any + Send>) -> RpcError {
     let message = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -2,6 +2,7 @@
 //! and what a hand-written service uses for params or results without `validator` rules.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
@@ -10,6 +11,7 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::error::RpcError;
+use crate::json_lane::JsonFuture;
 use crate::service::{Handler, HandlerFuture};
 use crate::validation::{FieldError, Rules};
 
@@ -35,6 +37,8 @@ where
     F: Fn(P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, E>> + Send + 'static,
 {
+    let f = Arc::new(f);
+    let lane = Arc::clone(&f);
     Handler::plain(move |params: Value| -> HandlerFuture {
         match decode_params(params, params_rules) {
             Err(error) => Box::pin(std::future::ready(Err(error))),
@@ -44,6 +48,16 @@ where
             }
         }
     })
+    .with_json(Arc::new(move |_ctx: &mut Option<Context>, params: &str| -> Option<JsonFuture> {
+        let params = decode_params_json(params, params_rules)?;
+        Some(match params {
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+            Ok(params) => {
+                let fut = lane(params);
+                Box::pin(async move { encode_result_json(&fut.await.map_err(Into::into)?, result_rules) })
+            }
+        })
+    }))
 }
 
 /// [`typed_method_with_rules`] for a function that also takes the request's [`Context`].
@@ -59,6 +73,8 @@ where
     F: Fn(Context, P) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, E>> + Send + 'static,
 {
+    let f = Arc::new(f);
+    let lane = Arc::clone(&f);
     Handler::with_context(move |ctx: Context, params: Value| -> HandlerFuture {
         match decode_params(params, params_rules) {
             Err(error) => Box::pin(std::future::ready(Err(error))),
@@ -68,6 +84,16 @@ where
             }
         }
     })
+    .with_json(Arc::new(move |ctx: &mut Option<Context>, params: &str| -> Option<JsonFuture> {
+        let params = decode_params_json(params, params_rules)?;
+        Some(match params {
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+            Ok(params) => {
+                let fut = lane(ctx.take().unwrap_or_default(), params);
+                Box::pin(async move { encode_result_json(&fut.await.map_err(Into::into)?, result_rules) })
+            }
+        })
+    }))
 }
 
 /// [`typed_notification`](crate::typed_notification) with the checks of its params given
@@ -124,4 +150,29 @@ pub(crate) fn encode_result<R: Serialize>(result: &R, rules: Rules<R>) -> Result
         return Err(RpcError::result_validation_failed(&[error]));
     }
     Ok(value)
+}
+
+/// [`decode_params`] from the params' JSON text, for the JSON lane: `None` when they are not
+/// an object or do not decode (the general path then reports exactly why); otherwise the
+/// params, or the `-32602` of their rules, as [`decode_params`] gives.
+fn decode_params_json<P: DeserializeOwned>(params: &str, rules: Rules<P>) -> Option<Result<P, RpcError>> {
+    if !params.starts_with('{') {
+        return None;
+    }
+    let params: P = serde_json::from_str(params).ok()?;
+    Some(rules.check(&params).map(|()| params).map_err(|errors| RpcError::invalid_params(&errors)))
+}
+
+/// [`encode_result`] straight to JSON text, for the JSON lane.
+fn encode_result_json<R: Serialize>(result: &R, rules: Rules<R>) -> Result<String, RpcError> {
+    rules.check(result).map_err(|errors| RpcError::result_validation_failed(&errors))?;
+    let json = serde_json::to_string(result).map_err(|e| RpcError::internal("SerializationError", e.to_string()))?;
+    // serde_json writes a non-finite float as `null`: only text holding one is searched.
+    if json.contains("null") {
+        if let Some(found) = crate::finite::first_non_finite(result) {
+            let error = FieldError::new(found.loc.clone(), found.message(), "finite_number");
+            return Err(RpcError::result_validation_failed(&[error]));
+        }
+    }
+    Ok(json)
 }

@@ -106,7 +106,12 @@ pub fn decode_and_validate<T: DeserializeOwned + Validate>(value: Value) -> Resu
 /// Deserializes `value` into `T` and runs `rules` on it: [`decode_and_validate`] for a type
 /// with or without `validator` rules.
 pub fn decode_with_rules<T: DeserializeOwned>(value: Value, rules: Rules<T>) -> Result<T, Vec<FieldError>> {
-    let decoded: T = serde_path_to_error::deserialize(value).map_err(|e| vec![from_serde(&e)])?;
+    // Decoded in place first; only a failure is decoded again, with the path of the field
+    // that failed, for the error (tracking paths clones every member name).
+    let decoded: T = match T::deserialize(&value) {
+        Ok(decoded) => decoded,
+        Err(_) => serde_path_to_error::deserialize(value).map_err(|e| vec![from_serde(&e)])?,
+    };
     rules.check(&decoded)?;
     Ok(decoded)
 }

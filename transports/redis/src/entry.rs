@@ -17,6 +17,12 @@ impl RawEntry {
         self.fields.iter().find(|(k, _)| k == name.as_bytes()).map(|(_, v)| v.as_slice())
     }
 
+    /// Takes the value of `name` out of the entry (it reads as absent afterwards).
+    pub(crate) fn take_field(&mut self, name: &str) -> Option<Vec<u8>> {
+        let at = self.fields.iter().position(|(k, _)| k == name.as_bytes())?;
+        Some(self.fields.swap_remove(at).1)
+    }
+
     /// Total size of the field values, for logs and limits.
     pub(crate) fn size(&self) -> usize {
         self.fields.iter().map(|(k, v)| k.len() + v.len()).sum()

@@ -122,7 +122,7 @@ impl Worker {
     /// and deletes it, and tells its caller. The dead letter is written first: a crash in
     /// between leaves the entry pending (to be dead-lettered again), never lost.
     async fn dead_letter(&self, conn: &mut Conn, suspect: &PendingEntry) -> RedisResult<()> {
-        let Some(entry) = self.claim(conn, &suspect.id).await? else { return Ok(()) };
+        let Some(mut entry) = self.claim(conn, &suspect.id).await? else { return Ok(()) };
         let settings = &self.shared.settings;
         let now_ms = self.shared.clock.now_ms().unwrap_or_default();
         let mut add = redis::cmd("XADD");
@@ -148,7 +148,7 @@ impl Worker {
         pipe.ignore_errors();
         pipe.cmd("XACK").arg(&self.stream).arg(&self.group).arg(&entry.id).ignore();
         pipe.cmd("XDEL").arg(&self.stream).arg(&entry.id).ignore();
-        let caller = self.reply_to(&entry).zip(request_id(&entry));
+        let caller = self.reply_to(&mut entry).zip(request_id(&entry));
         if let Some((key, id)) = caller {
             let error = RpcError::new(DEAD_LETTERED, "Request dead-lettered").with_data(serde_json::json!({
                 "reason": "max-deliveries",
@@ -157,7 +157,7 @@ impl Worker {
                 "deadLetterId": dead_id,
             }));
             let options = CallOptionsField::parse(entry.field(field::CALL_OPTIONS));
-            if let Some(reply) = self.reply(&options, key, &Response::error(Some(id), error)) {
+            if let Some(reply) = self.reply(&options, key, Response::error(Some(id), error).to_json()) {
                 push_reply(&mut pipe, &reply, settings.reply_maxlen, true);
             }
         }

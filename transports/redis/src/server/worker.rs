@@ -182,11 +182,11 @@ impl Worker {
 
     /// Runs one entry to its completion (`None`: the grace period ended first; the entry is
     /// then no longer held, and stays pending for reclaim).
-    async fn handle(self: Arc<Self>, entry: RawEntry, delivery: Delivery) -> Option<Completion> {
+    async fn handle(self: Arc<Self>, mut entry: RawEntry, delivery: Delivery) -> Option<Completion> {
         let started = Instant::now();
         let reply = tokio::select! {
             () = self.shared.abort.cancelled() => None,
-            reply = self.process(&entry, delivery) => Some(reply),
+            reply = self.process(&mut entry, delivery) => Some(reply),
         };
         self.record_duration(started.elapsed());
         match reply {
@@ -211,7 +211,7 @@ impl Worker {
 
     /// Runs one entry and decides its reply. Every outcome is then acknowledged, so nothing
     /// blocks the stream and nothing bad is retried for ever.
-    async fn process(&self, entry: &RawEntry, delivery: Delivery) -> Option<Reply> {
+    async fn process(&self, entry: &mut RawEntry, delivery: Delivery) -> Option<Reply> {
         let service = self.table.name();
         let reply_to = self.reply_to(entry);
         let Some(bytes) = entry.field(field::ENVELOPE) else {
@@ -222,17 +222,32 @@ impl Worker {
             tracing::warn!(service, entry = %entry.id, size = entry.size(), "oversized envelope acknowledged and dropped");
             return None;
         }
+        let ctx = Context::default()
+            .with_attempt(delivery.attempt)
+            .with_deadline(delivery.deadline)
+            .with_queue_wait(delivery.queue_wait)
+            .with_metadata(entry_metadata(entry));
+        // The common request is answered without a `Value` tree; anything else (and only
+        // then) is parsed again by the general path, which answers every envelope.
+        let started = Instant::now();
+        let ctx = match self.table.dispatch_json(ctx, bytes) {
+            Ok((method, reply)) => {
+                let stats = self.stats.method(method);
+                let reply = reply.await;
+                if let Some(stats) = stats {
+                    let error = reply.error.as_ref().map(|e| (e.code, e.message.as_str()));
+                    stats.record(started.elapsed(), delivery.queue_wait, error, || self.shared.clock.now_ms());
+                }
+                return self.reply(&delivery.options, reply_to?, reply.json);
+            }
+            Err(ctx) => ctx,
+        };
         let response = match Envelope::parse(bytes) {
             Ok(Envelope::Call(call)) if call.service != service => {
                 tracing::warn!(service, entry = %entry.id, got = %call.service, "call for another service on this stream");
                 call.id.map(|id| Response::error(Some(id), RpcError::method_not_found()))
             }
             Ok(Envelope::Call(call)) => {
-                let ctx = Context::default()
-                    .with_attempt(delivery.attempt)
-                    .with_deadline(delivery.deadline)
-                    .with_queue_wait(delivery.queue_wait)
-                    .with_metadata(entry_metadata(entry));
                 let stats = self.stats.method(&call.method);
                 let started = Instant::now();
                 let response = self.table.dispatch_with(ctx, call).await;
@@ -253,18 +268,18 @@ impl Worker {
                 e.id.clone().map(|id| Response::error(Some(id), e.to_rpc_error()))
             }
         };
-        self.reply(&delivery.options, reply_to?, &response?)
+        self.reply(&delivery.options, reply_to?, response?.to_json())
     }
 
-    /// The entry's `reply-to`, when it names a key.
-    pub(super) fn reply_to(&self, entry: &RawEntry) -> Option<String> {
+    /// The entry's `reply-to`, when it names a key (taken out of the entry: no copy).
+    pub(super) fn reply_to(&self, entry: &mut RawEntry) -> Option<String> {
         let service = self.table.name();
-        match entry.field(field::REPLY_TO).map(std::str::from_utf8) {
-            Some(Ok("")) => {
+        match entry.take_field(field::REPLY_TO).map(String::from_utf8) {
+            Some(Ok(key)) if key.is_empty() => {
                 tracing::warn!(service, entry = %entry.id, "empty reply-to; no reply can be sent");
                 None
             }
-            Some(Ok(key)) => Some(key.to_owned()),
+            Some(Ok(key)) => Some(key),
             Some(Err(_)) => {
                 tracing::warn!(service, entry = %entry.id, "reply-to is not UTF-8; no reply can be sent");
                 None
@@ -273,14 +288,14 @@ impl Worker {
         }
     }
 
-    /// The reply to write for `response`, refreshing the reply stream's TTL when the key is a
+    /// The reply to write (`json`, a response envelope), refreshing the reply stream's TTL when the key is a
     /// reply stream of this prefix: to the TTL the caller keeps (`reply-ttl-ms`), else to the
     /// default for callers that declare none.
-    pub(super) fn reply(&self, options: &CallOptionsField, key: String, response: &Response) -> Option<Reply> {
+    pub(super) fn reply(&self, options: &CallOptionsField, key: String, json: String) -> Option<Reply> {
         let declared = options.reply_ttl_ms;
         let fallback = self.shared.settings.default_reply_ttl.map(|ttl| ttl.as_millis() as u64);
         let ttl_ms = declared.or(fallback).filter(|&ttl| ttl > 0 && key.starts_with(&self.reply_prefix));
-        Some(Reply { key, json: response.to_json(), ttl_ms, batchable: options.reply_batch })
+        Some(Reply { key, json, ttl_ms, batchable: options.reply_batch })
     }
 }
 
