@@ -7,8 +7,6 @@
 //! pairs separated by `;`; unknown keys and malformed pairs are ignored, so options can be
 //! added without breaking older readers. 0.1.9 servers ignore the whole field.
 
-use std::fmt::Write as _;
-
 /// The options of one request, as a server reads them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct CallOptionsField {
@@ -27,8 +25,28 @@ impl CallOptionsField {
     /// Read as bytes, once per delivery: `str` splitting and parsing showed in the server's
     /// profile at about 1,000 instructions per request.
     pub(crate) fn parse(raw: Option<&[u8]>) -> Self {
+        let Some(raw) = raw else { return Self::default() };
+        Self::canonical(raw).unwrap_or_else(|| Self::general(raw))
+    }
+
+    /// The form [`encode`](Self::encode) writes when a client sets both numbers (this
+    /// crate's clients always do), read in one pass: half of what splitting costs. `None`
+    /// for any other form.
+    fn canonical(raw: &[u8]) -> Option<Self> {
+        let (timeout_ms, rest) = leading_decimal(raw.strip_prefix(b"timeout-ms=")?)?;
+        let (reply_ttl_ms, rest) = leading_decimal(rest.strip_prefix(b";reply-ttl-ms=")?)?;
+        let reply_batch = match rest {
+            b"" => false,
+            b";reply-batch=1" => true,
+            _ => return None,
+        };
+        Some(Self { timeout_ms: Some(timeout_ms), reply_ttl_ms: Some(reply_ttl_ms), reply_batch })
+    }
+
+    /// Any form: `key=value` pairs separated by `;`, unknown keys and malformed pairs
+    /// ignored.
+    fn general(raw: &[u8]) -> Self {
         let mut options = Self::default();
-        let Some(raw) = raw else { return options };
         for pair in raw.split(|&b| b == b';') {
             let Some(eq) = pair.iter().position(|&b| b == b'=') else { continue };
             let (key, value) = (pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii());
@@ -44,21 +62,36 @@ impl CallOptionsField {
 
     /// The field's value, as a client writes it.
     pub(crate) fn encode(&self) -> String {
-        let mut out = String::with_capacity(56);
-        let mut sep = "";
+        let mut numbers = itoa::Buffer::new();
+        let mut out = String::with_capacity(64);
+        let mut pair = |key: &str, value: &str| {
+            if !out.is_empty() {
+                out.push(';');
+            }
+            out.push_str(key);
+            out.push('=');
+            out.push_str(value);
+        };
         if let Some(ms) = self.timeout_ms {
-            let _ = write!(out, "timeout-ms={ms}");
-            sep = ";";
+            pair("timeout-ms", numbers.format(ms));
         }
         if let Some(ms) = self.reply_ttl_ms {
-            let _ = write!(out, "{sep}reply-ttl-ms={ms}");
-            sep = ";";
+            pair("reply-ttl-ms", numbers.format(ms));
         }
         if self.reply_batch {
-            let _ = write!(out, "{sep}reply-batch=1");
+            pair("reply-batch", "1");
         }
         out
     }
+}
+
+/// The decimal number `bytes` start with (1 to 19 digits), and what follows it.
+fn leading_decimal(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let len = bytes.iter().take(20).take_while(|b| b.is_ascii_digit()).count();
+    if len > 19 {
+        return None;
+    }
+    Some((decimal(&bytes[..len])?, &bytes[len..]))
 }
 
 /// An unsigned decimal number (ASCII digits only, no sign, no overflow).
@@ -78,6 +111,29 @@ pub(crate) fn decimal(digits: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_canonical_form_reads_as_any_form_does() {
+        for text in [
+            "timeout-ms=7500;reply-ttl-ms=600000;reply-batch=1",
+            "timeout-ms=7500;reply-ttl-ms=600000",
+            "timeout-ms=0;reply-ttl-ms=18446744073709551615;reply-batch=1",
+            "timeout-ms=99999999999999999999;reply-ttl-ms=1;reply-batch=1",
+            "timeout-ms=;reply-ttl-ms=1",
+            "timeout-ms=5;reply-ttl-ms=1;reply-batch=0",
+            "timeout-ms=5;reply-ttl-ms=1;reply-batch=1;extra=2",
+            "timeout-ms=5 ;reply-ttl-ms=1",
+            "reply-ttl-ms=1;timeout-ms=5",
+            "timeout-ms=5",
+        ] {
+            let parsed = CallOptionsField::parse(Some(text.as_bytes()));
+            assert_eq!(parsed, CallOptionsField::general(text.as_bytes()), "{text}");
+            if let Some(canonical) = CallOptionsField::canonical(text.as_bytes()) {
+                assert_eq!(canonical, parsed, "{text}");
+            }
+        }
+        assert!(CallOptionsField::canonical(b"timeout-ms=7500;reply-ttl-ms=600000;reply-batch=1").is_some());
+    }
 
     #[test]
     fn round_trips() {

@@ -51,11 +51,14 @@ pub(crate) struct Completion {
 /// TTL that is not refreshed is `XADD <key> NOMKSTREAM ...`: it never creates a stream without
 /// a TTL (see [`super::reply_ttl`]), and its result is nil when the stream is missing.
 pub(crate) fn push_reply(pipe: &mut redis::Pipeline, reply: &Reply, maxlen: usize, refresh: bool) -> usize {
-    let add = pipe.cmd("XADD").arg(&reply.key);
+    // Sized once: growing the command's buffers showed in the server's profile.
+    let mut add = redis::Cmd::with_capacity(12, reply.key.len() + reply.json.len() + 64);
+    add.arg("XADD").arg(&reply.key);
     if reply.ttl_ms.is_some() && !refresh {
         add.arg("NOMKSTREAM");
     }
     add.arg("MAXLEN").arg("~").arg(maxlen).arg("*").arg(field::TYPE).arg("rpc").arg(field::ENVELOPE).arg(&reply.json);
+    pipe.add_command(add);
     match reply.ttl_ms {
         Some(ttl) if refresh => {
             pipe.cmd("PEXPIRE").arg(&reply.key).arg(ttl);
@@ -146,8 +149,12 @@ impl Worker {
             }
         }
         let ids: Vec<&str> = batch.iter().map(|c| c.entry_id.as_str()).collect();
-        pipe.cmd("XACK").arg(&self.stream).arg(&self.group).arg(&ids);
-        pipe.cmd("XDEL").arg(&self.stream).arg(&ids);
+        let ids_len: usize = ids.iter().map(|id| id.len() + 16).sum();
+        let mut ack = redis::Cmd::with_capacity(ids.len() + 3, ids_len + self.stream.len() + self.group.len() + 48);
+        ack.arg("XACK").arg(&self.stream).arg(&self.group).arg(&ids);
+        let mut del = redis::Cmd::with_capacity(ids.len() + 2, ids_len + self.stream.len() + 32);
+        del.arg("XDEL").arg(&self.stream).arg(&ids);
+        pipe.add_command(ack).add_command(del);
         owners.extend([("(ack)", None), ("(delete)", None)]);
 
         let Some(results) = self.send(&pipe, batch.len()).await else { return };
