@@ -285,8 +285,11 @@ pub fn decode_result<R: DeserializeOwned + Validate>(value: Value) -> Result<R, 
 
 /// [`decode_result`] with the checks given explicitly (`R` needs no `validator` rules).
 pub fn decode_result_with_rules<R: DeserializeOwned>(value: Value, rules: Rules<R>) -> Result<R, Error> {
-    let result: R =
-        serde_path_to_error::deserialize(value).map_err(|e| ProtocolError::ResultMismatch(e.to_string()))?;
+    // Decoded in place first; only a failure is decoded again, with the failing field's path.
+    let result: R = match R::deserialize(&value) {
+        Ok(result) => result,
+        Err(_) => serde_path_to_error::deserialize(value).map_err(|e| ProtocolError::ResultMismatch(e.to_string()))?,
+    };
     rules.check(&result).map_err(ProtocolError::InvalidResult)?;
     Ok(result)
 }

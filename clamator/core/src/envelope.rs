@@ -99,7 +99,37 @@ impl Call {
     /// );
     /// ```
     pub fn to_json(&self) -> String {
-        encode(self)
+        let plain = |name: &str| !name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+        if !(plain(&self.service) && plain(&self.method)) {
+            return encode(self);
+        }
+        // Written by hand, in the member order of `Serialize`, for a client's hot path:
+        // `collect_str` of the full method name went through `fmt`.
+        let id_len = self.id.as_ref().map_or(0, crate::envelope_fast::id_len);
+        let mut out = Vec::with_capacity(96 + self.service.len() + self.method.len() + id_len);
+        out.extend_from_slice(br#"{"jsonrpc":"2.0","method":""#);
+        out.extend_from_slice(self.service.as_bytes());
+        out.push(b'.');
+        out.extend_from_slice(self.method.as_bytes());
+        out.extend_from_slice(br#"","params":"#);
+        // A `Value` always serializes (its map keys are strings), as does an id.
+        let _ = serde_json::to_writer(&mut out, &self.params);
+        if let Some(id) = &self.id {
+            out.extend_from_slice(br#","id":"#);
+            match id {
+                Id::String(s) if plain(s) => {
+                    out.push(b'"');
+                    out.extend_from_slice(s.as_bytes());
+                    out.push(b'"');
+                }
+                _ => {
+                    let _ = serde_json::to_writer(&mut out, id);
+                }
+            }
+        }
+        out.push(b'}');
+        // UTF-8 names and serde_json's output: always valid.
+        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 

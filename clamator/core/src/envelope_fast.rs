@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 #[cfg(test)]
@@ -43,6 +44,9 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, 
 /// The envelope in `bytes` when it is a well-formed request, notification or response object;
 /// `None` sends the caller to the general path.
 pub(crate) fn parse(bytes: &[u8]) -> Option<Envelope> {
+    if let Some(response) = canonical_response(bytes) {
+        return Some(response);
+    }
     // serde reads a struct from an array too: only objects are taken here.
     if bytes.trim_ascii_start().first() != Some(&b'{') {
         return None;
@@ -70,6 +74,54 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Envelope> {
     }
 }
 
+/// A success exactly as clamator servers write it (`jsonrpc`, a string `id` with no escape,
+/// `result`, no spaces), read without matching member names; `None` for any other form.
+fn canonical_response(bytes: &[u8]) -> Option<Envelope> {
+    let rest = bytes.strip_prefix(br#"{"jsonrpc":"2.0","id":""#)?;
+    let (id, rest) = plain_string(rest)?;
+    let rest = rest.strip_prefix(br#","result":"#)?;
+    let raw = <&RawValue>::deserialize(&mut serde_json::Deserializer::from_slice(rest)).ok()?.get();
+    // `raw` borrows from `rest`: what follows it starts where it ends.
+    let after = (raw.as_ptr() as usize - rest.as_ptr() as usize) + raw.len();
+    if rest.get(after..)? != b"}" {
+        return None;
+    }
+    let result: Value = serde_json::from_str(raw).ok()?;
+    Some(Envelope::Response(Response::success(Id::String(id.to_owned()), result)))
+}
+
+/// The JSON string body at the start of `bytes` (after its opening quote) when it has no
+/// escape and no control character, and what follows its closing quote.
+pub(crate) fn plain_string(bytes: &[u8]) -> Option<(&str, &[u8])> {
+    let end = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    if bytes[end] != b'"' {
+        return None;
+    }
+    Some((std::str::from_utf8(&bytes[..end]).ok()?, &bytes[end + 1..]))
+}
+
+/// An upper bound of `id`'s JSON length, for sizing, when it needs no escapes.
+pub(crate) fn id_len(id: &Id) -> usize {
+    match id {
+        Id::String(s) => s.len() + 2,
+        Id::Number(_) => 20,
+    }
+}
+
+/// Appends `id` as JSON: a string with nothing to escape (a UUID) as it is, anything else
+/// through serde_json.
+pub(crate) fn push_id(out: &mut String, id: &Id) {
+    match id {
+        Id::String(s) if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) => {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+        }
+        // An id (a string or an integer) always serializes.
+        _ => out.push_str(&serde_json::to_string(id).unwrap_or_default()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +145,10 @@ mod tests {
             r#"{"jsonrpc":2.0,"method":"arith.add","id":"x"}"#,
             r#"{"method":"arith.add","id":"x"}"#,
             r#"{"jsonrpc":"2.0","id":"x","result":{"sum":3}}"#,
+            r#"{"jsonrpc":"2.0","id":"x","result":{"b":[1,"]}"],"a":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":"x","result":{"sum":3} }"#,
+            r#"{"jsonrpc":"2.0","id":"x","result":1e400}"#,
+            r#"{"jsonrpc":"2.0","id":"x","result":1,"result":2}"#,
             r#"{"jsonrpc":"2.0","id":"x","result":null}"#,
             r#"{"jsonrpc":"2.0","result":1}"#,
             r#"{"jsonrpc":"2.0","id":"x","error":{"code":-32601,"message":"Method not found","data":null}}"#,
@@ -115,6 +171,7 @@ mod tests {
                 assert_eq!(Some(fast), general(doc.as_bytes()).ok(), "{doc}");
             }
         }
-        assert_eq!(fast_taken, 9, "the well-formed documents take the fast path");
+        assert_eq!(fast_taken, 11, "the well-formed documents take the fast path");
+        assert!(canonical_response(br#"{"jsonrpc":"2.0","id":"x","result":{"sum":3}}"#).is_some());
     }
 }

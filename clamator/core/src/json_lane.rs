@@ -28,6 +28,7 @@ use serde_json::Value;
 use crate::context::Context;
 use crate::contract::MethodKind;
 use crate::envelope::{split_method, Id, Response};
+use crate::envelope_fast::{id_len, plain_string, push_id};
 use crate::error::RpcError;
 use crate::service::{panic_error, ServiceTable};
 
@@ -109,38 +110,6 @@ impl<'a> Request<'a> {
         };
         let params = members.params.map_or("{}", RawValue::get);
         Some(Request { full_method: members.method, params, id })
-    }
-}
-
-/// The JSON string body at the start of `bytes` (after its opening quote) when it has no
-/// escape and no control character, and what follows its closing quote.
-fn plain_string(bytes: &[u8]) -> Option<(&str, &[u8])> {
-    let end = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    if bytes[end] != b'"' {
-        return None;
-    }
-    Some((std::str::from_utf8(&bytes[..end]).ok()?, &bytes[end + 1..]))
-}
-
-/// An upper bound of `id`'s JSON length, for sizing, when it needs no escapes.
-fn id_len(id: &Id) -> usize {
-    match id {
-        Id::String(s) => s.len() + 2,
-        Id::Number(_) => 20,
-    }
-}
-
-/// Appends `id` as JSON: a string with nothing to escape (a UUID) as it is, anything else
-/// through serde_json.
-fn push_id(out: &mut String, id: &Id) {
-    match id {
-        Id::String(s) if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) => {
-            out.push('"');
-            out.push_str(s);
-            out.push('"');
-        }
-        // An id (a string or an integer) always serializes.
-        _ => out.push_str(&serde_json::to_string(id).unwrap_or_default()),
     }
 }
 

@@ -31,7 +31,9 @@ pub const DEFAULT_REPLY_TTL: Duration = Duration::from_secs(600);
 /// The shortest reply TTL accepted; shorter values are raised to it.
 const MIN_REPLY_TTL: Duration = Duration::from_secs(3);
 
-type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Response, Error>>>>;
+/// Calls waiting for their reply, by the UUID of their request id (as a number: no string to
+/// allocate, copy or hash per call).
+type Pending = Mutex<HashMap<u128, oneshot::Sender<Result<Response, Error>>>>;
 
 /// Builds a [`RedisRpcClient`]; see [`RedisRpcClient::builder`].
 #[derive(Clone)]
@@ -175,7 +177,7 @@ impl std::fmt::Debug for RedisRpcClient {
 /// Removes a pending call's entry when the call ends, however it ends.
 struct PendingGuard<'a> {
     pending: &'a Pending,
-    id: String,
+    id: u128,
 }
 
 impl Drop for PendingGuard<'_> {
@@ -299,16 +301,18 @@ impl RpcClient for RedisRpcClient {
         options: CallOptions,
     ) -> Result<Value, Error> {
         let core = &self.inner.core;
-        let id = uuid::Uuid::new_v4().to_string();
-        let call = core.prepare(service, method, params, Some(Id::String(id.clone())))?;
+        let uuid = uuid::Uuid::new_v4();
+        // Encoded into a stack buffer: `to_string` went through `fmt`.
+        let id = String::from(&*uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        let call = core.prepare(service, method, params, Some(Id::String(id)))?;
         let envelope = call.to_json();
         self.check_size(&envelope)?;
         let timeout = core.timeout_for(&options);
         let mut connection = self.commands()?;
         // Registered before the XADD: the reply may arrive before the XADD returns.
         let (tx, rx) = oneshot::channel();
-        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), tx);
-        let _guard = PendingGuard { pending: &self.inner.pending, id };
+        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(uuid.as_u128(), tx);
+        let _guard = PendingGuard { pending: &self.inner.pending, id: uuid.as_u128() };
         // `stop` fails pending calls by dropping their senders; one registered just after that
         // sees the state instead.
         if core.state() != State::Started {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::conn::Conn;
-use clamator_core::{Envelope, EnvelopeError, ProtocolError};
+use clamator_core::{Envelope, EnvelopeError, Id, ProtocolError};
 
 use super::Inner;
 use crate::connection::{query, sleep_or_stop, Backoff};
@@ -124,7 +124,7 @@ impl Inner {
                 // A malformed reply whose id can be read (a 0.1.9 server writes `Infinity`
                 // for an overflowing float, which is not JSON) fails its call at once,
                 // instead of leaving it to time out.
-                let waiter = e.id.as_ref().and_then(|id| self.take_pending(&id.to_string()));
+                let waiter = e.id.as_ref().and_then(|id| self.take_pending(id));
                 match waiter {
                     Some(tx) => {
                         let _ = tx.send(Err(ProtocolError::InvalidReply(e.to_string()).into()));
@@ -152,11 +152,11 @@ impl Inner {
                 return;
             }
         };
-        let Some(id) = response.id.as_ref().map(ToString::to_string) else {
+        let Some(id) = response.id.as_ref() else {
             tracing::warn!(stream = %self.reply_stream, "reply without an id dropped");
             return;
         };
-        match self.take_pending(&id) {
+        match self.take_pending(id) {
             Some(tx) => {
                 let _ = tx.send(Ok(response));
             }
@@ -164,10 +164,19 @@ impl Inner {
         }
     }
 
+    /// The call waiting for the reply to `id` (our requests' ids are UUIDs: any other id is
+    /// no call of ours).
     fn take_pending(
         &self,
-        id: &str,
+        id: &Id,
     ) -> Option<tokio::sync::oneshot::Sender<Result<clamator_core::Response, clamator_core::Error>>> {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(id)
+        // Exactly the form we send (36 characters, lowercase hex): no other spelling of the
+        // same UUID matches.
+        let Id::String(text) = id else { return None };
+        if text.len() != 36 || text.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        let key = uuid::Uuid::try_parse(text).ok()?.as_u128();
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&key)
     }
 }
