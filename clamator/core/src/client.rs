@@ -11,12 +11,13 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use validator::Validate;
 
+use crate::client_codec::{encode_params, encode_params_with_rules, ResultData};
 use crate::context::Metadata;
 use crate::envelope::{Call, Id, Response};
 use crate::error::{Error, ProtocolError, TransportError};
 use crate::lifecycle::{Lifecycle, State};
 use crate::names::{is_valid_method_name, is_valid_service_name};
-use crate::validation::{FieldError, Rules};
+use crate::validation::Rules;
 
 /// The default call timeout: 30 seconds, as in clamator 0.1.9.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -83,6 +84,28 @@ pub trait RpcClient: Send + Sync {
         method: &'a str,
         params: Value,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'a;
+
+    /// `true` when [`call_json`](Self::call_json) is the transport's own: typed callers
+    /// then encode params straight to JSON text and decode results from it, with no `Value`.
+    fn writes_json(&self) -> bool {
+        false
+    }
+
+    /// [`call_value`](Self::call_value) for params already encoded as a JSON object's text;
+    /// the result as the transport has it ([`ResultData`]). The default parses the params
+    /// and calls [`call_value`](Self::call_value); see [`writes_json`](Self::writes_json).
+    fn call_json<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: String,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<ResultData, Error>> + Send + 'a {
+        async move {
+            let params = serde_json::from_str(&params).map_err(ProtocolError::ParamsNotSerializable)?;
+            self.call_value(service, method, params, options).await.map(ResultData::Value)
+        }
+    }
 }
 
 impl<C: RpcClient + ?Sized> RpcClient for &C {
@@ -104,6 +127,20 @@ impl<C: RpcClient + ?Sized> RpcClient for &C {
     ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
         (**self).notify_value(service, method, params)
     }
+
+    fn writes_json(&self) -> bool {
+        (**self).writes_json()
+    }
+
+    fn call_json<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: String,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<ResultData, Error>> + Send + 'a {
+        (**self).call_json(service, method, params, options)
+    }
 }
 
 impl<C: RpcClient + ?Sized> RpcClient for Arc<C> {
@@ -124,6 +161,20 @@ impl<C: RpcClient + ?Sized> RpcClient for Arc<C> {
         params: Value,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
         (**self).notify_value(service, method, params)
+    }
+
+    fn writes_json(&self) -> bool {
+        (**self).writes_json()
+    }
+
+    fn call_json<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: String,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<ResultData, Error>> + Send + 'a {
+        (**self).call_json(service, method, params, options)
     }
 }
 
@@ -253,47 +304,6 @@ impl RpcClient for AnyClient {
     }
 }
 
-/// Validates and encodes `params`: nothing is sent when this fails.
-///
-/// A non-finite float (`inf`, `NaN`) is refused with
-/// [`ProtocolError::ParamsNotSerializable`]: JSON cannot represent it, and `serde_json` would
-/// silently send `null` instead. Params that do not serialize to a JSON object are refused
-/// with [`ProtocolError::InvalidParams`] (`type` `model_type`): the wire carries named params.
-pub fn encode_params<P: Serialize + Validate>(params: &P) -> Result<Value, Error> {
-    encode_params_with_rules(params, Rules::validator())
-}
-
-/// [`encode_params`] with the checks given explicitly (`P` needs no `validator` rules).
-pub fn encode_params_with_rules<P: Serialize>(params: &P, rules: Rules<P>) -> Result<Value, Error> {
-    rules.check(params).map_err(ProtocolError::InvalidParams)?;
-    let value = serde_json::to_value(params).map_err(ProtocolError::ParamsNotSerializable)?;
-    if let Some(found) = crate::finite::check(params, &value) {
-        let error = <serde_json::Error as serde::ser::Error>::custom(found.message());
-        return Err(ProtocolError::ParamsNotSerializable(error).into());
-    }
-    if !value.is_object() {
-        let entry = FieldError::new(Vec::new(), "params must be a JSON object", "model_type");
-        return Err(ProtocolError::InvalidParams(vec![entry]).into());
-    }
-    Ok(value)
-}
-
-/// Decodes and validates a result; a mismatch is a [`ProtocolError`], never a panic.
-pub fn decode_result<R: DeserializeOwned + Validate>(value: Value) -> Result<R, Error> {
-    decode_result_with_rules(value, Rules::validator())
-}
-
-/// [`decode_result`] with the checks given explicitly (`R` needs no `validator` rules).
-pub fn decode_result_with_rules<R: DeserializeOwned>(value: Value, rules: Rules<R>) -> Result<R, Error> {
-    // Decoded in place first; only a failure is decoded again, with the failing field's path.
-    let result: R = match R::deserialize(&value) {
-        Ok(result) => result,
-        Err(_) => serde_path_to_error::deserialize(value).map_err(|e| ProtocolError::ResultMismatch(e.to_string()))?,
-    };
-    rules.check(&result).map_err(ProtocolError::InvalidResult)?;
-    Ok(result)
-}
-
 /// A typed call: validates params client-side, sends, decodes the result into `R`.
 ///
 /// ```no_run
@@ -317,10 +327,17 @@ where
     P: Serialize + Validate,
     R: DeserializeOwned + Validate,
 {
-    let encoded = encode_params(params);
+    let encoded = if client.writes_json() {
+        crate::client_codec::encode_params_json(params, Rules::validator()).map(Ok)
+    } else {
+        encode_params(params).map(Err)
+    };
     async move {
-        let value = client.call_value(service, method, encoded?, options).await?;
-        decode_result(value)
+        let data = match encoded? {
+            Ok(text) => client.call_json(service, method, text, options).await?,
+            Err(value) => ResultData::Value(client.call_value(service, method, value, options).await?),
+        };
+        crate::client_codec::decode_result_data(data, Rules::validator())
     }
 }
 
@@ -340,10 +357,18 @@ where
     P: Serialize,
     R: DeserializeOwned + 'a,
 {
-    let encoded = encode_params_with_rules(params, params_rules);
+    // Straight to JSON text for a transport that writes JSON; through a `Value` otherwise.
+    let encoded = if client.writes_json() {
+        crate::client_codec::encode_params_json(params, params_rules).map(Ok)
+    } else {
+        encode_params_with_rules(params, params_rules).map(Err)
+    };
     async move {
-        let value = client.call_value(service, method, encoded?, options).await?;
-        decode_result_with_rules(value, result_rules)
+        let data = match encoded? {
+            Ok(text) => client.call_json(service, method, text, options).await?,
+            Err(value) => ResultData::Value(client.call_value(service, method, value, options).await?),
+        };
+        crate::client_codec::decode_result_data(data, result_rules)
     }
 }
 
@@ -435,6 +460,22 @@ impl ClientCore {
             return Err(ProtocolError::InvalidName(format!("invalid method \"{method}\"")).into());
         }
         Ok(Call { service: service.to_owned(), method: method.to_owned(), params, id })
+    }
+
+    /// [`prepare`](Self::prepare) for params given as JSON text (an object), straight to the
+    /// request envelope's JSON text, for transports that implement
+    /// [`RpcClient::call_json`]. Params that are not a JSON object's text are
+    /// [`ProtocolError::InvalidParams`].
+    pub fn prepare_json(&self, service: &str, method: &str, params: &str, id: Id) -> Result<String, Error> {
+        let checked = self.prepare(service, method, Value::Null, None)?;
+        let is_object = params.starts_with('{')
+            && serde_json::from_str::<&serde_json::value::RawValue>(params)
+                .is_ok_and(|raw| raw.get().len() == params.len());
+        if !is_object {
+            let entry = crate::validation::FieldError::new(Vec::new(), "params must be a JSON object", "model_type");
+            return Err(ProtocolError::InvalidParams(vec![entry]).into());
+        }
+        Ok(Call { id: Some(id), ..checked }.to_json_with_params(params))
     }
 
     /// The timeout for a call with `options`.

@@ -103,17 +103,28 @@ impl Call {
         if !(plain(&self.service) && plain(&self.method)) {
             return encode(self);
         }
+        // A `Value` always serializes (its map keys are strings).
+        self.to_json_with_params(&serde_json::to_string(&self.params).unwrap_or_default())
+    }
+
+    /// [`to_json`](Self::to_json) with `params` (JSON text) in place of [`params`](Self::params).
+    pub(crate) fn to_json_with_params(&self, params: &str) -> String {
+        let plain = |name: &str| !name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+        if !(plain(&self.service) && plain(&self.method)) {
+            let mut call = self.clone();
+            call.params = serde_json::from_str(params).unwrap_or(Value::Null);
+            return encode(&call);
+        }
         // Written by hand, in the member order of `Serialize`, for a client's hot path:
         // `collect_str` of the full method name went through `fmt`.
         let id_len = self.id.as_ref().map_or(0, crate::envelope_fast::id_len);
-        let mut out = Vec::with_capacity(96 + self.service.len() + self.method.len() + id_len);
+        let mut out = Vec::with_capacity(64 + self.service.len() + self.method.len() + params.len() + id_len);
         out.extend_from_slice(br#"{"jsonrpc":"2.0","method":""#);
         out.extend_from_slice(self.service.as_bytes());
         out.push(b'.');
         out.extend_from_slice(self.method.as_bytes());
         out.extend_from_slice(br#"","params":"#);
-        // A `Value` always serializes (its map keys are strings), as does an id.
-        let _ = serde_json::to_writer(&mut out, &self.params);
+        out.extend_from_slice(params.as_bytes());
         if let Some(id) = &self.id {
             out.extend_from_slice(br#","id":"#);
             match id {
@@ -188,6 +199,24 @@ impl Response {
     /// ```
     pub fn to_json(&self) -> String {
         encode(self)
+    }
+}
+
+impl Response {
+    /// A success as clamator servers write it (`{"jsonrpc":"2.0","id":"<id>","result":...}`,
+    /// no spaces, an id with nothing to escape), read in place: its id and its result's JSON
+    /// text (syntax checked, numbers not: `1e400` passes). `None` for any other document;
+    /// [`Envelope::parse`] reads every form.
+    ///
+    /// ```
+    /// # mod clamator { pub use clamator_core::*; }
+    /// use clamator::Response;
+    /// let reply = br#"{"jsonrpc":"2.0","id":"r1","result":{"sum":3}}"#;
+    /// assert_eq!(Response::read_success(reply), Some(("r1", r#"{"sum":3}"#)));
+    /// assert_eq!(Response::read_success(br#"{"id":"r1","jsonrpc":"2.0","result":3}"#), None);
+    /// ```
+    pub fn read_success(bytes: &[u8]) -> Option<(&str, &str)> {
+        crate::envelope_fast::canonical_success(bytes)
     }
 }
 

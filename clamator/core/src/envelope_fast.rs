@@ -77,17 +77,21 @@ pub(crate) fn parse(bytes: &[u8]) -> Option<Envelope> {
 /// A success exactly as clamator servers write it (`jsonrpc`, a string `id` with no escape,
 /// `result`, no spaces), read without matching member names; `None` for any other form.
 fn canonical_response(bytes: &[u8]) -> Option<Envelope> {
+    let (id, raw) = canonical_success(bytes)?;
+    let result: Value = serde_json::from_str(raw).ok()?;
+    Some(Envelope::Response(Response::success(Id::String(id.to_owned()), result)))
+}
+
+/// The id and the result's JSON text (syntax checked) of a success in the canonical form of
+/// [`canonical_response`].
+pub(crate) fn canonical_success(bytes: &[u8]) -> Option<(&str, &str)> {
     let rest = bytes.strip_prefix(br#"{"jsonrpc":"2.0","id":""#)?;
     let (id, rest) = plain_string(rest)?;
     let rest = rest.strip_prefix(br#","result":"#)?;
     let raw = <&RawValue>::deserialize(&mut serde_json::Deserializer::from_slice(rest)).ok()?.get();
     // `raw` borrows from `rest`: what follows it starts where it ends.
     let after = (raw.as_ptr() as usize - rest.as_ptr() as usize) + raw.len();
-    if rest.get(after..)? != b"}" {
-        return None;
-    }
-    let result: Value = serde_json::from_str(raw).ok()?;
-    Some(Envelope::Response(Response::success(Id::String(id.to_owned()), result)))
+    (rest.get(after..)? == b"}").then_some((id, raw))
 }
 
 /// The JSON string body at the start of `bytes` (after its opening quote) when it has no

@@ -8,6 +8,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
+mod client_codec;
 mod context;
 mod contract;
 mod envelope;
@@ -54,8 +55,12 @@ const _: () = {
 };
 
 pub use client::{
-    call, call_with_rules, decode_result, decode_result_with_rules, encode_params, encode_params_with_rules, notify,
-    notify_with_rules, AnyClient, BoxFuture, CallOptions, ClientCore, DynRpcClient, RpcClient, DEFAULT_TIMEOUT,
+    call, call_with_rules, notify, notify_with_rules, AnyClient, BoxFuture, CallOptions, ClientCore, DynRpcClient,
+    RpcClient, DEFAULT_TIMEOUT,
+};
+pub use client_codec::{
+    decode_result, decode_result_data, decode_result_with_rules, encode_params, encode_params_json,
+    encode_params_with_rules, ResultData,
 };
 pub use context::{Context, Extensions, Metadata};
 pub use contract::{Contract, MethodDescriptor, MethodKind, ServiceDescriptor};

@@ -37,19 +37,30 @@ pub fn send_call<'a, C, P>(
     params: P,
     options: &CallOptions,
     rules: Rules<P>,
-) -> impl Future<Output = Result<serde_json::Value, Error>> + Send + 'a
+) -> impl Future<Output = Result<crate::ResultData, Error>> + Send + 'a
 where
     C: RpcClient + ?Sized,
     P: Serialize,
 {
-    let encoded = crate::client::encode_params_with_rules(&params, rules);
+    // Straight to JSON text for a transport that writes JSON; through a `Value` otherwise
+    // (middleware and in-process transports work on `Value`s).
+    let encoded = if client.writes_json() {
+        crate::client_codec::encode_params_json(&params, rules).map(Ok)
+    } else {
+        crate::client_codec::encode_params_with_rules(&params, rules).map(Err)
+    };
     let options = options.clone();
-    async move { client.call_value(service, method, encoded?, options).await }
+    async move {
+        match encoded? {
+            Ok(text) => client.call_json(service, method, text, options).await,
+            Err(value) => client.call_value(service, method, value, options).await.map(crate::ResultData::Value),
+        }
+    }
 }
 
 /// The receiving half of a generated proxy method's call: decodes and checks the result.
-pub fn decode<R: DeserializeOwned>(value: serde_json::Value, rules: Rules<R>) -> Result<R, Error> {
-    crate::client::decode_result_with_rules(value, rules)
+pub fn decode<R: DeserializeOwned>(data: crate::ResultData, rules: Rules<R>) -> Result<R, Error> {
+    crate::client_codec::decode_result_data(data, rules)
 }
 
 /// A typed notification on behalf of a generated proxy method.

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use crate::conn::Conn;
 use clamator_core::{
-    CallOptions, ClientCore, Error, Id, ProtocolError, Response, RpcClient, State, TransportError, DEFAULT_TIMEOUT,
+    CallOptions, ClientCore, Error, Id, ProtocolError, Response, ResultData, RpcClient, State, TransportError,
+    DEFAULT_TIMEOUT,
 };
 use redis::aio::ConnectionManager;
 use redis::Client;
@@ -33,7 +34,36 @@ const MIN_REPLY_TTL: Duration = Duration::from_secs(3);
 
 /// Calls waiting for their reply, by the UUID of their request id (as a number: no string to
 /// allocate, copy or hash per call).
-type Pending = Mutex<HashMap<u128, oneshot::Sender<Result<Response, Error>>>>;
+type Pending = Mutex<HashMap<u128, oneshot::Sender<Result<Delivered, Error>>>>;
+
+/// A reply as the reply loop hands it to its call.
+#[derive(Debug)]
+pub(super) enum Delivered {
+    /// Any response, parsed.
+    Parsed(Response),
+    /// A success as clamator servers write it: the result's JSON text (syntax checked), for
+    /// the call to decode.
+    Result(String),
+}
+
+impl Delivered {
+    /// The call's outcome, as the caller asked for it (`json`: [`ResultData::Json`] for a
+    /// success's text).
+    fn into_outcome(self, json: bool) -> Result<ResultData, Error> {
+        match self {
+            Delivered::Parsed(response) => response.outcome.map(ResultData::Value).map_err(Error::Rpc),
+            Delivered::Result(text) if json => Ok(ResultData::Json(text)),
+            Delivered::Result(text) => ResultData::Json(text).into_value().map(ResultData::Value),
+        }
+    }
+}
+
+/// A call's params: a `Value` ([`RpcClient::call_value`]), or an object's JSON text
+/// ([`RpcClient::call_json`]).
+enum Params {
+    Value(Value),
+    Json(String),
+}
 
 /// Builds a [`RedisRpcClient`]; see [`RedisRpcClient::builder`].
 #[derive(Clone)]
@@ -264,48 +294,23 @@ impl RedisRpcClient {
         }
     }
 
-    fn commands(&self) -> Result<Conn, TransportError> {
-        self.inner.commands()
-    }
-
-    fn check_size(&self, envelope: &str) -> Result<(), TransportError> {
-        if envelope.len() > self.inner.max_payload {
-            return Err(TransportError::PayloadTooLarge { size: envelope.len(), limit: self.inner.max_payload });
-        }
-        Ok(())
-    }
-}
-
-impl Inner {
-    fn commands(&self) -> Result<Conn, TransportError> {
-        let guard = self.commands.lock().unwrap_or_else(|e| e.into_inner());
-        guard.clone().ok_or(TransportError::Stopped)
-    }
-}
-
-impl RpcClient for RedisRpcClient {
-    /// Sends the request and waits for its reply.
-    ///
-    /// The entry carries the 0.1.9 fields `type`, `envelope`, `reply-to`, then `call-options`
-    /// (`timeout-ms=<this call's timeout>;reply-ttl-ms=<the reply stream's TTL>;reply-batch=1`:
-    /// replies may come several to an entry, as a JSON-RPC batch response) and, when the call
-    /// has metadata, `metadata` (a JSON object of strings), which 0.1.9 servers ignore. When the `XADD` fails, the error says whether the request was written
-    /// ([`TransportError::NotSent`]: certainly not). When the connection broke while the
-    /// `XADD` was in flight, the request may be in Redis: the call keeps waiting for a reply
-    /// and, if none comes within the timeout, fails with [`TransportError::OutcomeUnknown`].
-    async fn call_value<'a>(
-        &'a self,
-        service: &'a str,
-        method: &'a str,
-        params: Value,
+    /// Sends a request and waits for its reply: the body of `call_value` and `call_json`.
+    async fn send(
+        &self,
+        service: &str,
+        method: &str,
+        params: Params,
         options: CallOptions,
-    ) -> Result<Value, Error> {
+    ) -> Result<ResultData, Error> {
         let core = &self.inner.core;
         let uuid = uuid::Uuid::new_v4();
         // Encoded into a stack buffer: `to_string` went through `fmt`.
         let id = String::from(&*uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
-        let call = core.prepare(service, method, params, Some(Id::String(id)))?;
-        let envelope = call.to_json();
+        let json = matches!(params, Params::Json(_));
+        let envelope = match params {
+            Params::Value(params) => core.prepare(service, method, params, Some(Id::String(id)))?.to_json(),
+            Params::Json(params) => core.prepare_json(service, method, &params, Id::String(id))?,
+        };
         self.check_size(&envelope)?;
         let timeout = core.timeout_for(&options);
         let mut connection = self.commands()?;
@@ -359,7 +364,7 @@ impl RpcClient for RedisRpcClient {
         // `stop` drops the pending calls' senders instead, which ends `reply` with `Stopped`.
         let outcome = tokio::select! {
             biased;
-            reply = reply => reply.and_then(|response| response.outcome.map_err(Error::Rpc)),
+            reply = reply => reply.and_then(|delivered| delivered.into_outcome(json)),
             () = tokio::time::sleep(timeout) => Err(TransportError::Timeout.into()),
         };
         match outcome {
@@ -375,6 +380,62 @@ impl RpcClient for RedisRpcClient {
             }
             other => other,
         }
+    }
+
+    fn commands(&self) -> Result<Conn, TransportError> {
+        self.inner.commands()
+    }
+
+    fn check_size(&self, envelope: &str) -> Result<(), TransportError> {
+        if envelope.len() > self.inner.max_payload {
+            return Err(TransportError::PayloadTooLarge { size: envelope.len(), limit: self.inner.max_payload });
+        }
+        Ok(())
+    }
+}
+
+impl Inner {
+    fn commands(&self) -> Result<Conn, TransportError> {
+        let guard = self.commands.lock().unwrap_or_else(|e| e.into_inner());
+        guard.clone().ok_or(TransportError::Stopped)
+    }
+}
+
+impl RpcClient for RedisRpcClient {
+    /// Sends the request and waits for its reply.
+    ///
+    /// The entry carries the 0.1.9 fields `type`, `envelope`, `reply-to`, then `call-options`
+    /// (`timeout-ms=<this call's timeout>;reply-ttl-ms=<the reply stream's TTL>;reply-batch=1`:
+    /// replies may come several to an entry, as a JSON-RPC batch response) and, when the call
+    /// has metadata, `metadata` (a JSON object of strings), which 0.1.9 servers ignore. When the `XADD` fails, the error says whether the request was written
+    /// ([`TransportError::NotSent`]: certainly not). When the connection broke while the
+    /// `XADD` was in flight, the request may be in Redis: the call keeps waiting for a reply
+    /// and, if none comes within the timeout, fails with [`TransportError::OutcomeUnknown`].
+    async fn call_value<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: Value,
+        options: CallOptions,
+    ) -> Result<Value, Error> {
+        match self.send(service, method, Params::Value(params), options).await? {
+            ResultData::Value(value) => Ok(value),
+            json => json.into_value(),
+        }
+    }
+
+    fn writes_json(&self) -> bool {
+        true
+    }
+
+    async fn call_json<'a>(
+        &'a self,
+        service: &'a str,
+        method: &'a str,
+        params: String,
+        options: CallOptions,
+    ) -> Result<ResultData, Error> {
+        self.send(service, method, Params::Json(params), options).await
     }
 
     /// Sends the notification: `type`, `envelope`, and nothing else (no reply, no deadline).
