@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use validator::Validate;
 
-use crate::client_codec::{encode_params, encode_params_with_rules, ResultData};
+use crate::client_codec::{encode_params_with_rules, ResultData};
 use crate::context::Metadata;
 use crate::envelope::{Call, Id, Response};
 use crate::error::{Error, ProtocolError, TransportError};
@@ -108,75 +108,48 @@ pub trait RpcClient: Send + Sync {
     }
 }
 
-impl<C: RpcClient + ?Sized> RpcClient for &C {
-    fn call_value<'a>(
-        &'a self,
-        service: &'a str,
-        method: &'a str,
-        params: Value,
-        options: CallOptions,
-    ) -> impl Future<Output = Result<Value, Error>> + Send + 'a {
-        (**self).call_value(service, method, params, options)
-    }
+/// Forwards every method of [`RpcClient`] through a pointer type (`&C`, `Arc<C>`), so that
+/// transports' own overrides (`writes_json`, `call_json`) stay in effect behind it.
+macro_rules! forward_rpc_client {
+    ($($pointer:ty),*) => {$(
+        impl<C: RpcClient + ?Sized> RpcClient for $pointer {
+            fn call_value<'a>(
+                &'a self,
+                service: &'a str,
+                method: &'a str,
+                params: Value,
+                options: CallOptions,
+            ) -> impl Future<Output = Result<Value, Error>> + Send + 'a {
+                (**self).call_value(service, method, params, options)
+            }
 
-    fn notify_value<'a>(
-        &'a self,
-        service: &'a str,
-        method: &'a str,
-        params: Value,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        (**self).notify_value(service, method, params)
-    }
+            fn notify_value<'a>(
+                &'a self,
+                service: &'a str,
+                method: &'a str,
+                params: Value,
+            ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+                (**self).notify_value(service, method, params)
+            }
 
-    fn writes_json(&self) -> bool {
-        (**self).writes_json()
-    }
+            fn writes_json(&self) -> bool {
+                (**self).writes_json()
+            }
 
-    fn call_json<'a>(
-        &'a self,
-        service: &'a str,
-        method: &'a str,
-        params: String,
-        options: CallOptions,
-    ) -> impl Future<Output = Result<ResultData, Error>> + Send + 'a {
-        (**self).call_json(service, method, params, options)
-    }
+            fn call_json<'a>(
+                &'a self,
+                service: &'a str,
+                method: &'a str,
+                params: String,
+                options: CallOptions,
+            ) -> impl Future<Output = Result<ResultData, Error>> + Send + 'a {
+                (**self).call_json(service, method, params, options)
+            }
+        }
+    )*};
 }
 
-impl<C: RpcClient + ?Sized> RpcClient for Arc<C> {
-    fn call_value<'a>(
-        &'a self,
-        service: &'a str,
-        method: &'a str,
-        params: Value,
-        options: CallOptions,
-    ) -> impl Future<Output = Result<Value, Error>> + Send + 'a {
-        (**self).call_value(service, method, params, options)
-    }
-
-    fn notify_value<'a>(
-        &'a self,
-        service: &'a str,
-        method: &'a str,
-        params: Value,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        (**self).notify_value(service, method, params)
-    }
-
-    fn writes_json(&self) -> bool {
-        (**self).writes_json()
-    }
-
-    fn call_json<'a>(
-        &'a self,
-        service: &'a str,
-        method: &'a str,
-        params: String,
-        options: CallOptions,
-    ) -> impl Future<Output = Result<ResultData, Error>> + Send + 'a {
-        (**self).call_json(service, method, params, options)
-    }
-}
+forward_rpc_client!(&C, Arc<C>);
 
 /// A boxed, `Send` future: what the object-safe traits ([`DynRpcClient`],
 /// [`RpcServer`](crate::RpcServer)) return.
@@ -327,18 +300,8 @@ where
     P: Serialize + Validate,
     R: DeserializeOwned + Validate,
 {
-    let encoded = if client.writes_json() {
-        crate::client_codec::encode_params_json(params, Rules::validator()).map(Ok)
-    } else {
-        encode_params(params).map(Err)
-    };
-    async move {
-        let data = match encoded? {
-            Ok(text) => client.call_json(service, method, text, options).await?,
-            Err(value) => ResultData::Value(client.call_value(service, method, value, options).await?),
-        };
-        crate::client_codec::decode_result_data(data, Rules::validator())
-    }
+    let sent = send_typed(client, service, method, params, options, Rules::validator());
+    async move { crate::client_codec::decode_result_data(sent.await?, Rules::validator()) }
 }
 
 /// [`call`] with the checks of params and result given explicitly: any `Serialize` params
@@ -357,18 +320,35 @@ where
     P: Serialize,
     R: DeserializeOwned + 'a,
 {
-    // Straight to JSON text for a transport that writes JSON; through a `Value` otherwise.
+    let sent = send_typed(client, service, method, params, options, params_rules);
+    async move { crate::client_codec::decode_result_data(sent.await?, result_rules) }
+}
+
+/// Checks and encodes `params` and sends the call: straight to JSON text for a transport that
+/// writes JSON ([`RpcClient::writes_json`]), through a `Value` otherwise (middleware and
+/// in-process transports work on `Value`s). Nothing is sent when the params fail their checks.
+pub(crate) fn send_typed<'a, C, P>(
+    client: &'a C,
+    service: &'a str,
+    method: &'a str,
+    params: &P,
+    options: CallOptions,
+    rules: Rules<P>,
+) -> impl Future<Output = Result<ResultData, Error>> + Send + 'a
+where
+    C: RpcClient + ?Sized,
+    P: Serialize,
+{
     let encoded = if client.writes_json() {
-        crate::client_codec::encode_params_json(params, params_rules).map(Ok)
+        crate::client_codec::encode_params_json(params, rules).map(Ok)
     } else {
-        encode_params_with_rules(params, params_rules).map(Err)
+        encode_params_with_rules(params, rules).map(Err)
     };
     async move {
-        let data = match encoded? {
-            Ok(text) => client.call_json(service, method, text, options).await?,
-            Err(value) => ResultData::Value(client.call_value(service, method, value, options).await?),
-        };
-        crate::client_codec::decode_result_data(data, result_rules)
+        match encoded? {
+            Ok(text) => client.call_json(service, method, text, options).await,
+            Err(value) => client.call_value(service, method, value, options).await.map(ResultData::Value),
+        }
     }
 }
 

@@ -42,20 +42,7 @@ where
     C: RpcClient + ?Sized,
     P: Serialize,
 {
-    // Straight to JSON text for a transport that writes JSON; through a `Value` otherwise
-    // (middleware and in-process transports work on `Value`s).
-    let encoded = if client.writes_json() {
-        crate::client_codec::encode_params_json(&params, rules).map(Ok)
-    } else {
-        crate::client_codec::encode_params_with_rules(&params, rules).map(Err)
-    };
-    let options = options.clone();
-    async move {
-        match encoded? {
-            Ok(text) => client.call_json(service, method, text, options).await,
-            Err(value) => client.call_value(service, method, value, options).await.map(crate::ResultData::Value),
-        }
-    }
+    crate::client::send_typed(client, service, method, &params, options.clone(), rules)
 }
 
 /// The receiving half of a generated proxy method's call: decodes and checks the result.
