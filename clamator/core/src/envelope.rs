@@ -99,68 +99,75 @@ impl Call {
     /// );
     /// ```
     pub fn to_json(&self) -> String {
-        let plain = |name: &str| !name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
-        if !(plain(&self.service) && plain(&self.method)) {
-            return encode(self);
-        }
         // A `Value` always serializes (its map keys are strings).
         self.to_json_with_params(&serde_json::to_string(&self.params).unwrap_or_default())
     }
 
     /// [`to_json`](Self::to_json) with `params` (JSON text) in place of [`params`](Self::params).
     pub(crate) fn to_json_with_params(&self, params: &str) -> String {
-        let plain = |name: &str| !name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
-        if !(plain(&self.service) && plain(&self.method)) {
-            let mut call = self.clone();
-            call.params = serde_json::from_str(params).unwrap_or(Value::Null);
-            return encode(&call);
+        use crate::envelope_fast::{id_len, needs_no_escape, push_id};
+        if !(needs_no_escape(&self.service) && needs_no_escape(&self.method)) {
+            // Names that need escaping (never valid ones): serde writes them.
+            let params = serde_json::from_str::<&serde_json::value::RawValue>(params).ok();
+            return encode(&CallText { call: self, params });
         }
         // Written by hand, in the member order of `Serialize`, for a client's hot path:
         // `collect_str` of the full method name went through `fmt`.
-        let id_len = self.id.as_ref().map_or(0, crate::envelope_fast::id_len);
-        let mut out = Vec::with_capacity(64 + self.service.len() + self.method.len() + params.len() + id_len);
-        out.extend_from_slice(br#"{"jsonrpc":"2.0","method":""#);
-        out.extend_from_slice(self.service.as_bytes());
-        out.push(b'.');
-        out.extend_from_slice(self.method.as_bytes());
-        out.extend_from_slice(br#"","params":"#);
-        out.extend_from_slice(params.as_bytes());
+        let id_len = self.id.as_ref().map_or(0, id_len);
+        let mut out = String::with_capacity(64 + self.service.len() + self.method.len() + params.len() + id_len);
+        out.push_str(r#"{"jsonrpc":"2.0","method":""#);
+        out.push_str(&self.service);
+        out.push('.');
+        out.push_str(&self.method);
+        out.push_str(r#"","params":"#);
+        out.push_str(params);
         if let Some(id) = &self.id {
-            out.extend_from_slice(br#","id":"#);
-            match id {
-                Id::String(s) if plain(s) => {
-                    out.push(b'"');
-                    out.extend_from_slice(s.as_bytes());
-                    out.push(b'"');
-                }
-                _ => {
-                    let _ = serde_json::to_writer(&mut out, id);
-                }
-            }
+            out.push_str(r#","id":"#);
+            push_id(&mut out, id);
         }
-        out.push(b'}');
-        // UTF-8 names and serde_json's output: always valid.
-        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        out.push('}');
+        out
+    }
+}
+
+/// A [`Call`] whose params are JSON text, for serde.
+struct CallText<'a> {
+    call: &'a Call,
+    params: Option<&'a serde_json::value::RawValue>,
+}
+
+impl Serialize for CallText<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_call(self.call, &self.params, serializer)
     }
 }
 
 impl Serialize for Call {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        struct FullMethod<'a>(&'a str, &'a str);
-        impl Serialize for FullMethod<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(&format_args!("{}.{}", self.0, self.1))
-            }
-        }
-        let mut map = serializer.serialize_map(Some(if self.id.is_some() { 4 } else { 3 }))?;
-        map.serialize_entry("jsonrpc", "2.0")?;
-        map.serialize_entry("method", &FullMethod(&self.service, &self.method))?;
-        map.serialize_entry("params", &self.params)?;
-        if let Some(id) = &self.id {
-            map.serialize_entry("id", id)?;
-        }
-        map.end()
+        serialize_call(self, &self.params, serializer)
     }
+}
+
+/// A call's envelope, with `params` in place of its own.
+fn serialize_call<S: Serializer, P: Serialize + ?Sized>(
+    call: &Call,
+    params: &P,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    struct FullMethod<'a>(&'a str, &'a str);
+    impl Serialize for FullMethod<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(&format_args!("{}.{}", self.0, self.1))
+        }
+    }
+    let mut map = serializer.serialize_map(Some(if call.id.is_some() { 4 } else { 3 }))?;
+    map.serialize_entry("jsonrpc", "2.0")?;
+    map.serialize_entry("method", &FullMethod(&call.service, &call.method))?;
+    map.serialize_entry("params", params)?;
+    if let Some(id) = &call.id {
+        map.serialize_entry("id", id)?;
+    }
+    map.end()
 }
 
 /// A reply to a request: the result, or the error.

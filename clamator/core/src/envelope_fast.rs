@@ -87,11 +87,22 @@ fn canonical_response(bytes: &[u8]) -> Option<Envelope> {
 pub(crate) fn canonical_success(bytes: &[u8]) -> Option<(&str, &str)> {
     let rest = bytes.strip_prefix(br#"{"jsonrpc":"2.0","id":""#)?;
     let (id, rest) = plain_string(rest)?;
-    let rest = rest.strip_prefix(br#","result":"#)?;
-    let raw = <&RawValue>::deserialize(&mut serde_json::Deserializer::from_slice(rest)).ok()?.get();
-    // `raw` borrows from `rest`: what follows it starts where it ends.
-    let after = (raw.as_ptr() as usize - rest.as_ptr() as usize) + raw.len();
-    (rest.get(after..)? == b"}").then_some((id, raw))
+    let (raw, rest) = leading_value(rest.strip_prefix(br#","result":"#)?)?;
+    (rest == b"}").then_some((id, raw))
+}
+
+/// The JSON value at the start of `bytes` (syntax checked, as text) and what follows it.
+pub(crate) fn leading_value(bytes: &[u8]) -> Option<(&str, &[u8])> {
+    let raw = <&RawValue>::deserialize(&mut serde_json::Deserializer::from_slice(bytes)).ok()?.get();
+    // `raw` borrows from `bytes`: what follows it starts where it ends.
+    let after = (raw.as_ptr() as usize - bytes.as_ptr() as usize) + raw.len();
+    Some((raw, bytes.get(after..)?))
+}
+
+/// `true` when `text` can stand in a JSON string as it is: no quote, backslash or control
+/// character to escape.
+pub(crate) fn needs_no_escape(text: &str) -> bool {
+    !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
 /// The JSON string body at the start of `bytes` (after its opening quote) when it has no
@@ -116,7 +127,7 @@ pub(crate) fn id_len(id: &Id) -> usize {
 /// through serde_json.
 pub(crate) fn push_id(out: &mut String, id: &Id) {
     match id {
-        Id::String(s) if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) => {
+        Id::String(s) if needs_no_escape(s) => {
             out.push('"');
             out.push_str(s);
             out.push('"');

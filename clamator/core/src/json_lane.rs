@@ -28,7 +28,7 @@ use serde_json::Value;
 use crate::context::Context;
 use crate::contract::MethodKind;
 use crate::envelope::{split_method, Id, Response};
-use crate::envelope_fast::{id_len, plain_string, push_id};
+use crate::envelope_fast::{id_len, leading_value, plain_string, push_id};
 use crate::error::RpcError;
 use crate::service::{panic_error, ServiceTable};
 
@@ -85,10 +85,8 @@ impl<'a> Request<'a> {
         let rest = bytes.strip_prefix(br#"{"jsonrpc":"2.0","method":""#)?;
         let (method, rest) = plain_string(rest)?;
         let rest = rest.strip_prefix(br#","params":"#)?;
-        let params = <&RawValue>::deserialize(&mut serde_json::Deserializer::from_slice(rest)).ok()?.get();
-        // `params` borrows from `rest`: what follows it starts where it ends.
-        let after = (params.as_ptr() as usize - rest.as_ptr() as usize) + params.len();
-        let rest = rest.get(after..)?.strip_prefix(br#","id":""#)?;
+        let (params, rest) = leading_value(rest)?;
+        let rest = rest.strip_prefix(br#","id":""#)?;
         let (id, rest) = plain_string(rest)?;
         (rest == b"}").then(|| Request { full_method: Cow::Borrowed(method), params, id: Id::String(id.to_owned()) })
     }
