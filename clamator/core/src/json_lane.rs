@@ -192,10 +192,7 @@ impl ServiceTable {
         let mut ctx = Some(ctx);
         if entry.handler.takes_context() {
             if let Some(ctx) = &mut ctx {
-                ctx.set_names(self.descriptor().name.clone(), entry.name.clone());
-                if ctx.id().is_none() {
-                    ctx.set_id(Some(request.id.clone()));
-                }
+                self.fill_context(ctx, entry, Some(&request.id));
             }
         }
         let started = match std::panic::catch_unwind(AssertUnwindSafe(|| json(&mut ctx, request.params))) {

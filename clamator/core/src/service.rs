@@ -288,10 +288,7 @@ impl ServiceTable {
         let started = std::panic::catch_unwind(AssertUnwindSafe(|| match &entry.handler.call {
             HandlerFn::Plain(handler) => handler(params),
             HandlerFn::WithContext(handler) => {
-                ctx.set_names(self.descriptor.name.clone(), entry.name.clone());
-                if ctx.id().is_none() {
-                    ctx.set_id(id.clone());
-                }
+                self.fill_context(&mut ctx, entry, id.as_ref());
                 handler(ctx, params)
             }
         }));
@@ -307,6 +304,15 @@ impl ServiceTable {
             let outcome = if entry.kind == MethodKind::Notification { outcome.map(|_| Value::Null) } else { outcome };
             Some(Response { id: Some(id), outcome })
         })
+    }
+
+    /// Names the service and method in the context a handler gets, and the request id
+    /// unless the transport set one.
+    pub(crate) fn fill_context(&self, ctx: &mut Context, entry: &MethodEntry, id: Option<&crate::Id>) {
+        ctx.set_names(self.descriptor.name.clone(), entry.name.clone());
+        if ctx.id().is_none() {
+            ctx.set_id(id.cloned());
+        }
     }
 
     pub(crate) fn log_failure(&self, method: &str, id: Option<&crate::Id>, error: &RpcError) {

@@ -1,30 +1,10 @@
 //! The shared dispatcher, driven directly (no transport).
 
+mod support;
+
 use clamator_core::{Call, Id, RpcError, ServiceBuilder, ServiceTable};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use validator::Validate;
-
-#[derive(Deserialize, Validate)]
-#[serde(rename_all = "camelCase")]
-struct Params {
-    #[validate(range(min = 0, max = 10))]
-    small_number: i64,
-    #[validate(length(min = 1), nested)]
-    items: Vec<Item>,
-}
-
-#[derive(Deserialize, Serialize, Validate)]
-struct Item {
-    #[validate(length(max = 3))]
-    name: String,
-}
-
-#[derive(Serialize, Validate)]
-struct Out {
-    #[validate(range(max = 100))]
-    total: i64,
-}
+use support::{Item, Out, Params};
 
 fn service() -> ServiceTable {
     ServiceBuilder::new("demo")

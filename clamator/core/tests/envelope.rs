@@ -222,7 +222,12 @@ fn encoding_matches_the_0_1_9_field_layout() {
 fn call_to_json_matches_serde() {
     let calls = [
         Call { service: "arith".into(), method: "add".into(), params: json!({"a": [1, "x"]}), id: Some(Id::from("1")) },
-        Call { service: "ar\"ith".into(), method: "a\\dd".into(), params: json!({"b": null}), id: Some(Id::from("é\n")) },
+        Call {
+            service: "ar\"ith".into(),
+            method: "a\\dd".into(),
+            params: json!({"b": null}),
+            id: Some(Id::from("é\n")),
+        },
         Call { service: "arith".into(), method: "add".into(), params: json!({}), id: Some(Id::from(7)) },
         Call { service: "arith".into(), method: "note".into(), params: json!({"z": 1, "a": 2}), id: None },
     ];

@@ -3,34 +3,16 @@
 //! their order instead of being sorted), takes the common requests, and leaves
 //! everything else to the general path without running anything.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use clamator_core::{Context, Envelope, RpcError, Rules, ServiceBuilder, ServiceTable};
 use serde::{Deserialize, Serialize};
+use support::{Out, Params};
 use validator::Validate;
-
-#[derive(Deserialize, Validate)]
-#[serde(rename_all = "camelCase")]
-struct Params {
-    #[validate(range(min = 0, max = 10))]
-    small_number: i64,
-    #[validate(length(min = 1), nested)]
-    items: Vec<Item>,
-}
-
-#[derive(Deserialize, Serialize, Validate)]
-struct Item {
-    #[validate(length(max = 3))]
-    name: String,
-}
-
-#[derive(Serialize, Validate)]
-struct Out {
-    #[validate(range(max = 100))]
-    total: i64,
-}
 
 #[derive(Deserialize)]
 struct Pair {
