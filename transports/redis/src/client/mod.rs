@@ -47,13 +47,11 @@ pub(super) enum Delivered {
 }
 
 impl Delivered {
-    /// The call's outcome, as the caller asked for it (`json`: [`ResultData::Json`] for a
-    /// success's text).
-    fn into_outcome(self, json: bool) -> Result<ResultData, Error> {
+    /// The call's outcome: a success's text stays text, for the caller to decode as it needs.
+    fn into_outcome(self) -> Result<ResultData, Error> {
         match self {
             Delivered::Parsed(response) => response.outcome.map(ResultData::Value).map_err(Error::Rpc),
-            Delivered::Result(text) if json => Ok(ResultData::Json(text)),
-            Delivered::Result(text) => ResultData::Json(text).into_value().map(ResultData::Value),
+            Delivered::Result(text) => Ok(ResultData::Json(text)),
         }
     }
 }
@@ -306,7 +304,6 @@ impl RedisRpcClient {
         let uuid = uuid::Uuid::new_v4();
         // Encoded into a stack buffer: `to_string` went through `fmt`.
         let id = String::from(&*uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
-        let json = matches!(params, Params::Json(_));
         let envelope = match params {
             Params::Value(params) => core.prepare(service, method, params, Some(Id::String(id)))?.to_json(),
             Params::Json(params) => core.prepare_json(service, method, &params, Id::String(id))?,
@@ -364,7 +361,7 @@ impl RedisRpcClient {
         // `stop` drops the pending calls' senders instead, which ends `reply` with `Stopped`.
         let outcome = tokio::select! {
             biased;
-            reply = reply => reply.and_then(|delivered| delivered.into_outcome(json)),
+            reply = reply => reply.and_then(Delivered::into_outcome),
             () = tokio::time::sleep(timeout) => Err(TransportError::Timeout.into()),
         };
         match outcome {
@@ -418,10 +415,7 @@ impl RpcClient for RedisRpcClient {
         params: Value,
         options: CallOptions,
     ) -> Result<Value, Error> {
-        match self.send(service, method, Params::Value(params), options).await? {
-            ResultData::Value(value) => Ok(value),
-            json => json.into_value(),
-        }
+        self.send(service, method, Params::Value(params), options).await?.into_value()
     }
 
     fn writes_json(&self) -> bool {

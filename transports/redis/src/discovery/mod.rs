@@ -48,7 +48,7 @@ pub use openrpc::{compare_manifests, describe_contract, manifest, openrpc, Drift
 pub use stats::{LastError, MethodStatsSnapshot};
 
 pub(crate) use publisher::Publisher;
-pub(crate) use stats::ServiceStats;
+pub(crate) use stats::{MethodStats, ServiceStats};
 
 /// The default heartbeat interval of discovery documents.
 pub const DEFAULT_DISCOVERY_INTERVAL: Duration = Duration::from_secs(5);

@@ -20,7 +20,7 @@ use super::reply_ttl::ReplyTtls;
 use super::stats::Counter;
 use super::Shared;
 use crate::connection::{sleep_or_stop, Backoff};
-use crate::discovery::ServiceStats;
+use crate::discovery::{MethodStats, ServiceStats};
 use crate::entry::RawEntry;
 use crate::keys::{command_stream, consumer_group, consumer_name, dead_letter_stream, field, reply_stream};
 
@@ -234,10 +234,7 @@ impl Worker {
             Ok((method, reply)) => {
                 let stats = self.stats.method(method);
                 let reply = reply.await;
-                if let Some(stats) = stats {
-                    let error = reply.error.as_ref().map(|e| (e.code, e.message.as_str()));
-                    stats.record(started.elapsed(), delivery.queue_wait, error, || self.shared.clock.now_ms());
-                }
+                self.record(stats, started, delivery.queue_wait, reply.error.as_ref());
                 return self.reply(&delivery.options, reply_to?, reply.json);
             }
             Err(ctx) => ctx,
@@ -251,11 +248,12 @@ impl Worker {
                 let stats = self.stats.method(&call.method);
                 let started = Instant::now();
                 let response = self.table.dispatch_with(ctx, call).await;
-                if let Some(stats) = stats {
-                    let error =
-                        response.as_ref().and_then(|r| r.outcome.as_ref().err()).map(|e| (e.code, e.message.as_str()));
-                    stats.record(started.elapsed(), delivery.queue_wait, error, || self.shared.clock.now_ms());
-                }
+                self.record(
+                    stats,
+                    started,
+                    delivery.queue_wait,
+                    response.as_ref().and_then(|r| r.outcome.as_ref().err()),
+                );
                 response
             }
             Ok(Envelope::Response(_)) => {
@@ -269,6 +267,21 @@ impl Worker {
             }
         };
         self.reply(&delivery.options, reply_to?, response?.to_json())
+    }
+
+    /// Counts one dispatched call in its method's statistics (`None`: not a method of this
+    /// service's contract).
+    fn record(
+        &self,
+        stats: Option<&MethodStats>,
+        started: Instant,
+        queue_wait: Option<Duration>,
+        error: Option<&RpcError>,
+    ) {
+        if let Some(stats) = stats {
+            let error = error.map(|e| (e.code, e.message.as_str()));
+            stats.record(started.elapsed(), queue_wait, error, || self.shared.clock.now_ms());
+        }
     }
 
     /// The entry's `reply-to`, when it names a key (taken out of the entry: no copy).
