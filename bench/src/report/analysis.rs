@@ -174,6 +174,8 @@ pub(super) fn targets(w: &mut String, rust: &Doc, python: &Doc) {
         );
     }
 
+    floor_targets(w, rust);
+
     // (what, results, scenario name with `{s}` for 1, 2 and 4 servers)
     let pools: [(&str, &Doc, &str); 4] = [
         ("Rust k1, s1 → s2 → s4, c64", rust, "redis/s{s}/k1/c64"),
@@ -198,4 +200,54 @@ pub(super) fn targets(w: &mut String, rust: &Doc, python: &Doc) {
         );
     }
     let _ = writeln!(w);
+}
+
+/// The targets against the overlapped raw redis-rs floor, each server in a process of its
+/// own (`peer/clamator/cN` beside `peer/floor-overlapped/cN` of the same run).
+fn floor_targets(w: &mut String, rust: &Doc) {
+    let (ours, floor) = (rust.get("peer/clamator/c64"), rust.get("peer/floor-overlapped/c64"));
+    let cpu = |row: Option<&Value>, role: &str| row.and_then(|r| r["cpu_us_per_call"][role].as_f64());
+    let rate = |row| num(row, "calls_per_sec");
+    let x = ratio(rate(ours), rate(floor));
+    let _ = writeln!(
+        w,
+        "| Redis c64, own processes: calls/s ≥ overlapped raw floor | {} ({} vs {} calls/s) | {} |",
+        fmt_ratio(x),
+        fmt_rate(rate(ours)),
+        fmt_rate(rate(floor)),
+        verdict(x.map(|x| x >= 1.0))
+    );
+    for (what, role) in [("total CPU (client + server + redis-server)", "total"), ("client CPU", "client")] {
+        let x = ratio(cpu(ours, role), cpu(floor, role));
+        let _ = writeln!(
+            w,
+            "| Redis c64, own processes: {what} per call ≤ overlapped raw floor | {} ({} vs {} µs) | {} |",
+            fmt_ratio(x),
+            fmt_us(cpu(ours, role)),
+            fmt_us(cpu(floor, role)),
+            verdict(x.map(|x| x <= 1.0))
+        );
+    }
+    let (ours, floor) = (rust.get("peer/clamator/c1"), rust.get("peer/floor-overlapped/c1"));
+    let x = ratio(num(ours, "p50_us"), num(floor, "p50_us"));
+    let rounds: Vec<String> = per_round(ours, "p50_us")
+        .iter()
+        .zip(per_round(floor, "p50_us"))
+        .map(|(a, b)| fmt_ratio(ratio(*a, b)))
+        .collect();
+    let rounds = if rounds.len() > 1 { format!("; per round {}", rounds.join(", ")) } else { String::new() };
+    let _ = writeln!(
+        w,
+        "| Redis c1, own processes: p50 ≤ 1.1× overlapped raw floor | {} ({} vs {} µs{rounds}) | {} |",
+        fmt_ratio(x),
+        fmt_us(num(ours, "p50_us")),
+        fmt_us(num(floor, "p50_us")),
+        verdict(x.map(|x| x <= 1.1))
+    );
+}
+
+/// `field` of each round of a (median) row, in round order.
+fn per_round(row: Option<&Value>, field: &str) -> Vec<Option<f64>> {
+    row.and_then(|r| r["rounds"].as_array())
+        .map_or_else(Vec::new, |rounds| rounds.iter().map(|r| r[field].as_f64()).collect())
 }
