@@ -198,7 +198,7 @@ impl RedisServerBuilder {
     /// server leaves the backlog in the stream for its peers and, if it dies, only the
     /// entries it was running wait for the claim idle time. When its handlers are fast, that
     /// costs one read round trip per entry under a backlog. So a server also takes a few
-    /// extra entries (at most 16) when the slowest of its recent handlers says they will
+    /// extra entries (at most 32) when the slowest of its recent handlers says they will
     /// all have started within this budget: with sub-millisecond handlers it reads in
     /// batches; after any handler slower than the budget it goes back to one entry per free
     /// slot. Extra entries are leased like running ones (never reclaimed from a live

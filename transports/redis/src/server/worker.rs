@@ -27,7 +27,7 @@ use crate::keys::{command_stream, consumer_group, consumer_name, dead_letter_str
 /// How long one `XREADGROUP` blocks.
 pub(super) const BLOCK: Duration = Duration::from_millis(1000);
 /// The most entries a server takes beyond its free handler slots.
-pub(super) const MAX_PREFETCH: u64 = 16;
+pub(super) const MAX_PREFETCH: u64 = 32;
 /// Above concurrency 1, the reader runs entries itself only while the slowest recent handler
 /// took less than this (ns).
 pub(super) const INLINE_MAX_NS: u64 = 50_000;
