@@ -20,6 +20,16 @@ use crate::entry::{read_reply, RawEntry};
 /// Completion writes started by the reader, driven by the reader's own task.
 pub(super) type Writers = FuturesUnordered<Pin<Box<dyn Future<Output = ()> + Send>>>;
 
+/// How many entries to take beyond the free slots: as many as the slowest recent handler
+/// (`slowest_ns`, 0 before any finished) says will have started within `budget_ns` on
+/// `slots` handler slots, at most [`MAX_PREFETCH`]; none without a budget or a handler time.
+fn prefetch_allowance(slowest_ns: u64, budget_ns: u64, slots: u64) -> usize {
+    if slowest_ns == 0 || budget_ns == 0 {
+        return 0;
+    }
+    (budget_ns.saturating_mul(slots) / slowest_ns).min(MAX_PREFETCH) as usize
+}
+
 /// Runs `fut` to its end while driving `writers`.
 ///
 /// The writers are polled first: when a read has just finished entries, their replies are
@@ -138,16 +148,11 @@ impl Worker {
         cmd
     }
 
-    /// How many entries to take beyond the free slots: as many as the slowest recent handler
-    /// says will have started within the prefetch budget (none before any handler finished).
+    /// How many entries to take beyond the free slots (see [`prefetch_allowance`]).
     fn prefetch_allowance(&self) -> usize {
         let slowest = self.slowest_recent_ns.load(Ordering::Relaxed);
         let budget = self.shared.settings.prefetch_budget.as_nanos() as u64;
-        if slowest == 0 || budget == 0 {
-            return 0;
-        }
-        let slots = self.shared.settings.concurrency as u64;
-        (budget.saturating_mul(slots) / slowest).min(MAX_PREFETCH) as usize
+        prefetch_allowance(slowest, budget, self.shared.settings.concurrency as u64)
     }
 
     /// Waits for one free handler slot, then takes every other free one too.
@@ -210,5 +215,35 @@ impl Worker {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{prefetch_allowance, MAX_PREFETCH};
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn fast_handlers_prefetch_up_to_the_cap() {
+        assert_eq!(prefetch_allowance(1_000, 2 * MS, 1), MAX_PREFETCH as usize);
+        assert_eq!(MAX_PREFETCH, 32);
+    }
+
+    #[test]
+    fn the_budget_bounds_the_prefetch_in_time() {
+        // 100 µs handlers, one slot: 20 of them start within 2 ms.
+        assert_eq!(prefetch_allowance(100_000, 2 * MS, 1), 20);
+        // Two slots run two at a time.
+        assert_eq!(prefetch_allowance(200_000, 2 * MS, 2), 20);
+        // A handler slower than the budget: one entry per free slot again.
+        assert_eq!(prefetch_allowance(3 * MS, 2 * MS, 1), 0);
+    }
+
+    #[test]
+    fn no_prefetch_without_a_budget_or_before_any_handler_finished() {
+        assert_eq!(prefetch_allowance(1_000, 0, 4), 0);
+        assert_eq!(prefetch_allowance(0, 2 * MS, 4), 0);
+        assert_eq!(prefetch_allowance(1, u64::MAX, u64::MAX), MAX_PREFETCH as usize);
     }
 }
