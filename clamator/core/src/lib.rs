@@ -26,6 +26,7 @@ mod pipeline;
 mod schema;
 mod server;
 mod service;
+mod service_builder;
 mod typed;
 mod validation;
 pub mod wire;
@@ -77,8 +78,9 @@ pub use schema::MethodSchema;
 pub use server::{RpcServer, ServiceRegistry};
 pub use service::{
     typed_method, typed_method_with_context, typed_notification, typed_notification_with_context, Handler,
-    HandlerFuture, IntoServiceTable, ServiceBuilder, ServiceTable,
+    HandlerFuture, IntoServiceTable, ServiceTable,
 };
+pub use service_builder::ServiceBuilder;
 pub use typed::{
     typed_method_with_context_and_rules, typed_method_with_rules, typed_notification_with_context_and_rules,
     typed_notification_with_rules,
