@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::doc::Doc;
-use super::format::{fmt_pct, fmt_rate, fmt_ratio, fmt_us, num, ratio, verdict};
+use super::format::{cpu_per_call, fmt_pct, fmt_rate, fmt_ratio, fmt_us, num, ratio, verdict};
 use super::groups::python_peer;
 
 /// CPU use per Redis scenario: shows what saturates (redis-server, the bench process, the
@@ -206,7 +206,6 @@ pub(super) fn targets(w: &mut String, rust: &Doc, python: &Doc) {
 /// own (`peer/clamator/cN` beside `peer/floor-overlapped/cN` of the same run).
 fn floor_targets(w: &mut String, rust: &Doc) {
     let (ours, floor) = (rust.get("peer/clamator/c64"), rust.get("peer/floor-overlapped/c64"));
-    let cpu = |row: Option<&Value>, role: &str| row.and_then(|r| r["cpu_us_per_call"][role].as_f64());
     let rate = |row| num(row, "calls_per_sec");
     let x = ratio(rate(ours), rate(floor));
     let _ = writeln!(
@@ -218,13 +217,13 @@ fn floor_targets(w: &mut String, rust: &Doc) {
         verdict(x.map(|x| x >= 1.0))
     );
     for (what, role) in [("total CPU (client + server + redis-server)", "total"), ("client CPU", "client")] {
-        let x = ratio(cpu(ours, role), cpu(floor, role));
+        let x = ratio(cpu_per_call(ours, role), cpu_per_call(floor, role));
         let _ = writeln!(
             w,
             "| Redis c64, own processes: {what} per call ≤ overlapped raw floor | {} ({} vs {} µs) | {} |",
             fmt_ratio(x),
-            fmt_us(cpu(ours, role)),
-            fmt_us(cpu(floor, role)),
+            fmt_us(cpu_per_call(ours, role)),
+            fmt_us(cpu_per_call(floor, role)),
             verdict(x.map(|x| x <= 1.0))
         );
     }

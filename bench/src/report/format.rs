@@ -6,6 +6,11 @@ pub(super) fn num(row: Option<&Value>, field: &str) -> Option<f64> {
     row.and_then(|r| r[field].as_f64())
 }
 
+/// CPU µs per call of one process (`client`, `server`, `broker`) or of all (`total`).
+pub(super) fn cpu_per_call(row: Option<&Value>, role: &str) -> Option<f64> {
+    row.and_then(|r| r["cpu_us_per_call"][role].as_f64())
+}
+
 pub(super) fn fmt_rate(x: Option<f64>) -> String {
     let Some(x) = x else { return "–".into() };
     let digits = format!("{:.0}", x);

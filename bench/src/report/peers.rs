@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::doc::Doc;
-use super::format::{fmt_rate, fmt_ratio, fmt_us, num, ratio};
+use super::format::{cpu_per_call, fmt_rate, fmt_ratio, fmt_us, num, ratio};
 
 /// (name, what, durable?)
 const PEERS: [(&str, &str, &str); 8] = [
@@ -93,10 +93,9 @@ pub(super) fn write(w: &mut String, rust: &Doc, meta: &Value) {
             }
             let r = Some(row);
             // gRPC has no broker (results of older runs read redis-server's idle CPU there).
-            let cpu =
-                |role: &str| row["cpu_us_per_call"][role].as_f64().filter(|_| !(name == "grpc" && role == "broker"));
+            let cpu = |role: &str| cpu_per_call(Some(row), role).filter(|_| !(name == "grpc" && role == "broker"));
             let cell = |x: Option<f64>| x.map_or("–".to_owned(), |x| format!("{x:.1}"));
-            let base_cpu = base.and_then(|b| b["cpu_us_per_call"]["total"].as_f64());
+            let base_cpu = cpu_per_call(base, "total");
             let errors = row["errors"].as_u64().unwrap_or(0);
             let label = if errors > 0 { format!("`{name}` ({errors} errors)") } else { format!("`{name}`") };
             let _ = writeln!(
@@ -123,9 +122,7 @@ fn python_fair(w: &mut String, rust: &Doc) {
     let mut lines = Vec::new();
     for c in [1u64, 64, 256] {
         let rate = |peer: &str| num(rust.get(&format!("peer/{peer}/c{c}")), "calls_per_sec");
-        let cpu = |peer: &str, role: &str| {
-            rust.get(&format!("peer/{peer}/c{c}")).and_then(|r| r["cpu_us_per_call"][role].as_f64())
-        };
+        let cpu = |peer: &str, role: &str| cpu_per_call(rust.get(&format!("peer/{peer}/c{c}")), role);
         let (rs, py_server, py_client) = (rate("clamator"), rate("python-server"), rate("python-client"));
         if rs.is_none() || (py_server.is_none() && py_client.is_none()) {
             continue;
