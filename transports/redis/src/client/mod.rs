@@ -404,7 +404,9 @@ impl RpcClient for RedisRpcClient {
     /// The entry carries the 0.1.9 fields `type`, `envelope`, `reply-to`, then `call-options`
     /// (`timeout-ms=<this call's timeout>;reply-ttl-ms=<the reply stream's TTL>;reply-batch=1`:
     /// replies may come several to an entry, as a JSON-RPC batch response) and, when the call
-    /// has metadata, `metadata` (a JSON object of strings), which 0.1.9 servers ignore. When the `XADD` fails, the error says whether the request was written
+    /// has metadata, `metadata` (a JSON object of strings), which 0.1.9 servers ignore.
+    ///
+    /// When the `XADD` fails, the error says whether the request was written
     /// ([`TransportError::NotSent`]: certainly not). When the connection broke while the
     /// `XADD` was in flight, the request may be in Redis: the call keeps waiting for a reply
     /// and, if none comes within the timeout, fails with [`TransportError::OutcomeUnknown`].
