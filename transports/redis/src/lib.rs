@@ -20,6 +20,7 @@
 //! malformed requests when it can, and never lets bad bytes block a stream. The guide is in
 //! [`delivery`]; every addition to the 0.1.9 wire is listed in [`wire_extensions`].
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod call_options;
 mod client;
